@@ -1,0 +1,122 @@
+"""Command-line interface: `flask user …` and `flask workflow …`."""
+import json
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.engine.workflow import WorkflowInvalid
+from app.extensions import db
+from app.models import AuditLog, ROLES, User, Workflow
+from app.models.workflow_store import import_workflows
+
+user_cli = AppGroup("user", help="Manage user accounts.")
+workflow_cli = AppGroup("workflow", help="Import, export and list workflows.")
+
+
+@user_cli.command("create")
+@click.option("--email", prompt=True, help="Login email address.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--role", type=click.Choice(ROLES), default=None,
+              help="Role; the first user is always the owner.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Password (prompted for when omitted).")
+def create_user(email, name, role, password):
+    """Create a user. The first user becomes the owner."""
+    first = db.session.query(User.id).first() is None
+    if role == "owner" and not first:
+        raise click.ClickException("There is already an owner; choose admin or member.")
+    role = "owner" if first else (role or "member")
+    try:
+        user = User.create(email, password, name, role=role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    AuditLog.record("user.created", user=user, actor="cli", role=role)
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role}).")
+
+
+def _import_owner(email):
+    if email:
+        user = User.by_email(email)
+        if user is None:
+            raise click.ClickException(f"No user with the email {email}.")
+        return user
+    return User.query.filter_by(role="owner").first()
+
+
+@workflow_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--user", "email", default=None, help="Owner of the imported workflows (default: the instance owner).")
+def import_workflows(files, email):
+    """Import n8n workflow JSON files (one workflow or a list of them per file).
+
+    Each file is imported whole or not at all; the command fails if any file failed.
+    """
+    owner = _import_owner(email)
+    failed = 0
+    for path in files:
+        try:
+            created = _import_file(path, owner)
+        except (OSError, ValueError) as exc:
+            db.session.rollback()
+            failed += 1
+            click.echo(f"{path}: not imported", err=True)
+            problems = exc.problems if isinstance(exc, WorkflowInvalid) else [_describe_read_error(exc)]
+            for problem in problems:
+                click.echo(f"  - {problem}", err=True)
+            continue
+        db.session.commit()
+        for workflow, warnings in created:
+            click.echo(f"{path}: imported {workflow.name!r} as {workflow.id}")
+            for warning in warnings:
+                click.echo(f"  warning: {warning}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _describe_read_error(exc):
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _import_file(path, owner):
+    with open(path, encoding="utf-8") as handle:
+        created = import_workflows(json.load(handle), owner)
+    for workflow, _ in created:
+        AuditLog.record("workflow.imported", user=owner, actor="cli", target=workflow)
+    return created
+
+
+@workflow_cli.command("export")
+@click.argument("workflow_id")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+def export_workflow(workflow_id, output):
+    """Print a workflow as n8n-compatible JSON."""
+    workflow = db.session.get(Workflow, workflow_id)
+    if workflow is None:
+        raise click.ClickException(f"No workflow with the id {workflow_id}.")
+    text = json.dumps(workflow.to_n8n(), indent=2)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text)
+
+
+@workflow_cli.command("list")
+def list_workflows():
+    """List workflows: id, active flag and name."""
+    for workflow in Workflow.query.order_by(Workflow.name):
+        click.echo(f"{workflow.id}\t{'active' if workflow.active else 'inactive'}\t{workflow.name}")
+
+
+def register_cli(app: Flask):
+    app.cli.add_command(user_cli)
+    app.cli.add_command(workflow_cli)

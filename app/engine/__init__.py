@@ -1,0 +1,1 @@
+"""The workflow engine: pure Python, no Flask. Node types are known only through `registry`."""
