@@ -49,7 +49,7 @@ def _import_owner(email):
 @workflow_cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--user", "email", default=None, help="Owner of the imported workflows (default: the instance owner).")
-def import_workflows(files, email):
+def import_command(files, email):
     """Import n8n workflow JSON files (one workflow or a list of them per file).
 
     Each file is imported whole or not at all; the command fails if any file failed.
@@ -85,7 +85,7 @@ def _describe_read_error(exc):
 
 
 def _import_file(path, owner):
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:
         created = import_workflows(json.load(handle), owner)
     for workflow, _ in created:
         AuditLog.record("workflow.imported", user=owner, actor="cli", target=workflow)

@@ -8,11 +8,21 @@ HX_TARGET = "HX-Target"
 HX_TRIGGER = "HX-Trigger"
 HX_PUSH_URL = "HX-Push-Url"
 HX_BOOSTED = "HX-Boosted"
+HX_HISTORY_RESTORE = "HX-History-Restore-Request"
 
 
 def is_htmx():
-    """An HTMX request that wants a fragment (a boosted link wants the whole page)."""
-    return request.headers.get(HX_REQUEST) == "true" and request.headers.get(HX_BOOSTED) != "true"
+    """An HTMX request that wants a fragment.
+
+    Boosted links and history restores (Back after htmx's history cache dropped the page) send
+    HX-Request too, but replace the whole body, so they need the full page.
+    """
+    headers = request.headers
+    return (
+        headers.get(HX_REQUEST) == "true"
+        and headers.get(HX_BOOSTED) != "true"
+        and headers.get(HX_HISTORY_RESTORE) != "true"
+    )
 
 
 def page(template, fragment, status=200, **context):

@@ -3,6 +3,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.extensions import db
@@ -13,7 +14,7 @@ from app.web.security import admin_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-ASSIGNABLE_ROLES = [("member", "Member"), ("admin", "Admin")]
+ASSIGNABLE_ROLES = [SelectChoice("member", "Member"), SelectChoice("admin", "Admin")]
 
 
 class NewUserForm(FlaskForm):
@@ -49,7 +50,7 @@ def account():
             form.current.errors.append("That is not your current password.")
         else:
             current_user.set_password(form.password.data)
-            _audit("user.password_changed", current_user)
+            _audit("user.password_changed", current_user._get_current_object())
             db.session.commit()
             flash("Your password is changed.", "success")
             return redirect(url_for("settings.account"))

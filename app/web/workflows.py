@@ -1,7 +1,8 @@
 """Workflows in the browser: list, create, import/export, rename, tags, JSON editing, history."""
+import io
 import json
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -49,6 +50,17 @@ class ImportForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A POST with nothing but its CSRF token: delete, duplicate, restore."""
+
+
+def pretty_json(value):
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def flash_warnings(workflow, warnings):
+    """One banner for a workflow's warnings, however many nodes they concern."""
+    if warnings:
+        flash(f'"{workflow.name}" has {len(warnings)} warning{"s" if len(warnings) != 1 else ""}: '
+              + " ".join(str(w) for w in warnings), "warning")
 
 
 def _visible(query):
@@ -123,7 +135,7 @@ def _read_import(form):
     if not raw.strip():
         raise WorkflowInvalid([Problem("Choose a file or paste workflow JSON.")])
     try:
-        return json.loads(raw)
+        return json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise WorkflowInvalid([Problem(f"{source} is not UTF-8 text.")]) from None
     except json.JSONDecodeError as exc:
@@ -148,8 +160,7 @@ def import_():
             db.session.commit()
             for workflow, warnings in created:
                 flash(f'Imported "{workflow.name}".', "success")
-                for warning in warnings:
-                    flash(f'"{workflow.name}": {warning}', "warning")
+                flash_warnings(workflow, warnings)
             if len(created) == 1:
                 return htmx.redirect(url_for("workflows.show", workflow_id=created[0][0].id))
             return htmx.redirect(url_for("workflows.index"))
@@ -174,7 +185,7 @@ def _node_rows(workflow):
 
 def _render_show(workflow, json_form=None, problems=(), status=200):
     if json_form is None:
-        json_form = JsonForm(formdata=None, content=json.dumps(workflow.content(), indent=2), version=workflow.version)
+        json_form = JsonForm(formdata=None, content=pretty_json(workflow.content()), version=workflow.version)
     return render_template(
         "workflows/show.html", workflow=workflow, nodes=_node_rows(workflow),
         connections=list(iter_connections(workflow.connections or {})), json_form=json_form,
@@ -209,8 +220,7 @@ def save_json(workflow_id):
     _audit("workflow.updated", workflow, version=workflow.version)
     db.session.commit()
     flash(f"Saved as version {workflow.version}.", "success")
-    for warning in warnings:
-        flash(str(warning), "warning")
+    flash_warnings(workflow, warnings)
     return htmx.redirect(url_for("workflows.show", workflow_id=workflow.id))
 
 
@@ -219,7 +229,8 @@ def rename(workflow_id):
     workflow = get_workflow_or_404(workflow_id)
     form = NameForm()
     if not form.validate_on_submit():
-        return _render_show(workflow, problems=[Problem("The name must be 1 to 255 characters.")], status=422)
+        problem = Problem(f"The name must be 1 to {MAX_NAME_LENGTH} characters.")
+        return _render_show(workflow, problems=[problem], status=422)
     try:
         rename_workflow(workflow, form.name.data, current_user)
     except WorkflowInvalid as exc:
@@ -272,12 +283,11 @@ def delete(workflow_id):
 @bp.route("/workflows/<workflow_id>/export")
 def export(workflow_id):
     workflow = get_workflow_or_404(workflow_id)
-    body = json.dumps(workflow.to_n8n(), indent=2)
+    body = json.dumps(workflow.to_n8n(), indent=2, ensure_ascii=False).encode()
     filename = "".join(c if c.isalnum() or c in "-_" else "_" for c in workflow.name)[:80] or "workflow"
-    return body, 200, {
-        "Content-Type": "application/json",
-        "Content-Disposition": f'attachment; filename="{filename}.json"',
-    }
+    # send_file writes an ASCII filename plus RFC 5987 filename* for names beyond Latin-1.
+    return send_file(io.BytesIO(body), mimetype="application/json", as_attachment=True,
+                     download_name=f"{filename}.json")
 
 
 @bp.route("/workflows/<workflow_id>/history")
@@ -293,7 +303,7 @@ def version(workflow_id, version):
     entry = workflow.history.filter_by(version=version).first_or_404()
     return render_template(
         "workflows/version.html", workflow=workflow, entry=entry,
-        content=json.dumps(entry.content(), indent=2), form=ConfirmForm(),
+        content=pretty_json(entry.content()), form=ConfirmForm(),
     )
 
 
