@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import AuditLog, User
 from app.models.base import utcnow
 from app.models.user import MIN_PASSWORD_LENGTH
-from app.web.security import has_users, public
+from app.web.security import has_users, mark_has_users, public
 
 bp = Blueprint("auth", __name__)
 
@@ -86,7 +86,7 @@ def setup():
         else:
             AuditLog.record("user.created", user=user, ip=client_ip(), role="owner")
             db.session.commit()
-            current_app.extensions["flowforge_has_users"] = True
+            mark_has_users()
             flash("Welcome to FlowForge. Your owner account is ready; log in to start.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/setup.html", form=form)

@@ -31,13 +31,20 @@ def load_user(user_id):
     return user if user and user.is_active else None
 
 
+_HAS_USERS = "flowforge_has_users"
+
+
 def has_users():
     """Whether the owner has been set up; once true it stays true, so one query per process."""
-    if current_app.extensions.get("flowforge_has_users"):
+    if current_app.extensions.get(_HAS_USERS):
         return True
     found = db.session.query(User.id).limit(1).first() is not None
-    current_app.extensions["flowforge_has_users"] = found
+    current_app.extensions[_HAS_USERS] = found
     return found
+
+
+def mark_has_users():
+    current_app.extensions[_HAS_USERS] = True
 
 
 def _is_public_endpoint():
