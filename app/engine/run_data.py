@@ -1,0 +1,138 @@
+"""Run data in n8n's shape, and the read-only view of it that expressions get.
+
+`runData[name]` is a list of runs; each run records when it started, how long it took, its
+status, where its input came from (`source`, one entry per input) and its items per output.
+Paired items (`pairedItem: {"item": k, "input": x}`) link an output item to the input item it came
+from, so `$('Node').item` can walk back from the current item to the item of an earlier node.
+"""
+import time
+from dataclasses import dataclass, field
+
+from app.engine.errors import ExpressionError
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+@dataclass
+class NodeRun:
+    start_time: int
+    source: list
+    execution_time: int = 0
+    status: str = "success"
+    outputs: list | None = None
+    error: dict | None = None
+    # Lines a Code node printed with console.log / print during this run.
+    console: list = field(default_factory=list)
+
+    def to_json(self):
+        data = {
+            "startTime": self.start_time,
+            "executionTime": self.execution_time,
+            "executionStatus": self.status,
+            "source": self.source,
+            "data": {"main": self.outputs} if self.outputs is not None else None,
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        if self.console:
+            data["console"] = self.console
+        return data
+
+    @classmethod
+    def from_json(cls, data):
+        main = (data.get("data") or {}).get("main")
+        return cls(
+            start_time=data.get("startTime", 0), source=data.get("source") or [],
+            execution_time=data.get("executionTime", 0), status=data.get("executionStatus", "success"),
+            outputs=main, error=data.get("error"), console=data.get("console") or [],
+        )
+
+
+def run_data_to_json(run_data):
+    return {name: [run.to_json() for run in runs] for name, runs in run_data.items()}
+
+
+def run_data_from_json(data):
+    return {name: [NodeRun.from_json(run) for run in runs] for name, runs in (data or {}).items()}
+
+
+def _paired_refs(item):
+    """The (item index, input index) pairs an item says it came from."""
+    paired = item.get("pairedItem")
+    if paired is None:
+        return []
+    if isinstance(paired, int):
+        return [(paired, 0)]
+    if isinstance(paired, dict):
+        return [(paired.get("item", 0), paired.get("input") or 0)]
+    return [(p, 0) if isinstance(p, int) else (p.get("item", 0), p.get("input") or 0) for p in paired]
+
+
+class DataProxy:
+    """What an expression in one node run may read: its input and earlier nodes' output.
+
+    `source` is the current run's source list (one entry per input), so the current input item i
+    is item i of the source node's output.
+    """
+
+    def __init__(self, run_data, node_name, source, input_items, node_names):
+        self.run_data = run_data
+        self.node_name = node_name
+        self.source = source
+        self.input_items = input_items
+        self.node_names = set(node_names)
+
+    def has_run(self, name):
+        return bool(self.run_data.get(name))
+
+    def node_items(self, name, output_index=0, run_index=None):
+        """Items of `name`'s output (its last run unless `run_index` says otherwise)."""
+        self._check_node(name)
+        runs = self.run_data.get(name)
+        if not runs:
+            raise ExpressionError(f'Referenced node "{name}" has not been executed yet')
+        run = runs[-1 if run_index is None else run_index]
+        outputs = run.outputs or []
+        return outputs[output_index] if output_index < len(outputs) else []
+
+    def paired_items(self, name):
+        """For each current input item, the item of node `name` it derives from (or None)."""
+        self._check_node(name)
+        if not self.has_run(name):
+            raise ExpressionError(f'Referenced node "{name}" has not been executed yet')
+        source = self.source[0] if self.source else None
+        return [self._trace(source, index, name) for index in range(len(self.input_items))]
+
+    def _check_node(self, name):
+        if name not in self.node_names:
+            raise ExpressionError(f'Referenced node "{name}" does not exist')
+
+    def _trace(self, source, item_index, target):
+        """Walk pairedItem links from item `item_index` of `source`'s output back to `target`."""
+        seen = 0
+        while source is not None:
+            node = source["previousNode"]
+            runs = self.run_data.get(node) or []
+            run_index = source.get("previousNodeRun") or 0
+            if run_index >= len(runs):
+                return None
+            run = runs[run_index]
+            outputs = run.outputs or []
+            output = source.get("previousNodeOutput") or 0
+            items = outputs[output] if output < len(outputs) else []
+            if item_index >= len(items):
+                return None
+            item = items[item_index]
+            if node == target:
+                return item
+            refs = _paired_refs(item)
+            if not refs:
+                return None
+            item_index, input_index = refs[0]
+            source = run.source[input_index] if input_index < len(run.source) else None
+            seen += 1
+            if seen > 10_000:
+                return None
+        return None
