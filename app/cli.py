@@ -9,7 +9,9 @@ from flask.cli import AppGroup
 from app.engine.workflow import WorkflowInvalid
 from app.extensions import db
 from app.models import AuditLog, ROLES, User, Workflow
-from app.models.workflow_store import import_workflows
+from app.engine.execute import run_workflow
+from app.models.workflow_store import import_workflows, prepare_content
+from app.runtime.executions import create_execution, run_execution
 
 user_cli = AppGroup("user", help="Manage user accounts.")
 workflow_cli = AppGroup("workflow", help="Import, export and list workflows.")
@@ -108,6 +110,62 @@ def export_workflow(workflow_id, output):
         click.echo(f"Wrote {output}.", err=True)
     else:
         click.echo(text)
+
+
+@workflow_cli.command("run")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file and line.")
+@click.option("--start", "start_node", default=None, help="Start at this node instead of the trigger.")
+@click.option("--save", is_flag=True, help="Store each run as an execution (mode cli).")
+def run_command(files, as_json, start_node, save):
+    """Run workflow JSON files without the web server.
+
+    Exits 0 only if every workflow ran successfully.
+    """
+    ok = True
+    for path in files:
+        outcome = _run_file(path, start_node, save)
+        ok = ok and outcome["status"] == "success"
+        if as_json:
+            click.echo(json.dumps(outcome, separators=(",", ":"), default=str))
+        else:
+            _echo_summary(outcome)
+    sys.exit(0 if ok else 1)
+
+
+def _run_file(path, start_node, save):
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            data = json.load(handle)
+        result = _run_data(data, start_node, save)
+    except (OSError, ValueError) as exc:
+        message = "; ".join(str(p) for p in exc.problems) if isinstance(exc, WorkflowInvalid) \
+            else _describe_read_error(exc)
+        return {"file": path, "status": "error", "runData": {}, "lastNodeExecuted": None,
+                "error": {"message": message}}
+    return {"file": path, **result.to_json()}
+
+
+def _run_data(data, start_node, save):
+    if not save:
+        return run_workflow(data, mode="cli", start_node=start_node)
+    content, _ = prepare_content(data, fallback_name="CLI run")
+    execution = create_execution(content, mode="cli")
+    db.session.commit()
+    result = run_execution(execution.id, start_node=start_node)
+    click.echo(f"saved as execution {execution.id}", err=True)
+    return result
+
+
+def _echo_summary(outcome):
+    click.echo(f"{outcome['file']}: {outcome['status']}")
+    for name, runs in outcome["runData"].items():
+        for index, run in enumerate(runs):
+            counts = [len(items or []) for items in ((run.get("data") or {}).get("main") or [])]
+            label = f"{name}" + (f" (run {index + 1})" if len(runs) > 1 else "")
+            click.echo(f"  {label}: {run['executionStatus']}, items per output {counts}")
+    if outcome.get("error"):
+        click.echo(f"  error: {outcome['error'].get('message')}")
 
 
 @workflow_cli.command("list")

@@ -119,7 +119,7 @@ class NodeExecutionContext:
         if name in self._cache:
             return self._cache[name]
         raw = self.raw_param(name, default)
-        count = max(1, len(self.input_items()))
+        count = max(1, len(self._expression_data.items))
         if has_expression(raw):
             values = self.expressions.evaluate(name, raw)
         else:

@@ -1,0 +1,132 @@
+"""Stored executions: create the row, run it through the engine, store the result.
+
+The execution row (with a snapshot of the workflow as it was) is written before anything runs, so
+the database always knows about an execution; its run data goes to `execution_data`, compressed,
+as far as the workflow's settings say to keep it.
+"""
+import logging
+import threading
+
+from app.engine.context import CancelToken
+from app.engine.errors import ExecutionError
+from app.engine.execute import run_workflow
+from app.engine.runner import ExecutionResult
+from app.engine.states import RUNNING, transition
+from app.engine.workflow import WorkflowInvalid
+from app.extensions import db
+from app.models import Execution, ExecutionData, Workflow
+from app.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+# Cancel tokens of executions running in this process, by execution id.
+_running = {}
+_running_lock = threading.Lock()
+
+
+def create_execution(content, mode, workflow=None, status="new", retry_of=None):
+    """A new execution row for `content` (the versioned workflow JSON); not committed."""
+    snapshot = dict(content)
+    if workflow is not None:
+        snapshot.setdefault("id", workflow.id)
+    execution = Execution(
+        workflow_id=workflow.id if workflow is not None else None, mode=mode, status=status,
+        workflow_snapshot=snapshot, retry_of=retry_of,
+    )
+    db.session.add(execution)
+    return execution
+
+
+def should_save_data(settings, mode, status):
+    """n8n's workflow settings for what to keep (defaults: keep everything)."""
+    settings = settings or {}
+    if mode == "manual" and settings.get("saveManualExecutions") is False:
+        return False
+    key = "saveDataSuccessExecution" if status == "success" else "saveDataErrorExecution"
+    return settings.get(key, "all") != "none"
+
+
+def record_result(execution, result):
+    """Store the engine's result on the execution (status, timing, error, run data)."""
+    if execution.status != RUNNING:
+        transition(execution, RUNNING)
+    transition(execution, result.status)
+    execution.stopped_at = utcnow()
+    execution.last_node = result.last_node_executed
+    execution.error_message = (result.error or {}).get("message")
+    settings = (execution.workflow_snapshot or {}).get("settings")
+    if should_save_data(settings, execution.mode, result.status):
+        execution.data = ExecutionData(value=result.to_json())
+    else:
+        execution.data = None
+
+
+def run_execution(execution_id, start_node=None, destination_node=None, run_data=None):
+    """Run a stored execution to its end in this thread; returns the ExecutionResult."""
+    execution = db.session.get(Execution, execution_id)
+    transition(execution, RUNNING)
+    execution.started_at = utcnow()
+    db.session.commit()
+    token = CancelToken()
+    with _running_lock:
+        _running[execution_id] = token
+    try:
+        result = _run_snapshot(execution, token, start_node, destination_node, run_data)
+        record_result(execution, result)
+        db.session.commit()
+        return result
+    finally:
+        with _running_lock:
+            _running.pop(execution_id, None)
+
+
+def _run_snapshot(execution, token, start_node, destination_node, run_data):
+    snapshot = execution.workflow_snapshot or {}
+    meta = {"id": execution.workflow_id, "name": snapshot.get("name"), "active": False}
+    if execution.workflow_id:
+        workflow = db.session.get(Workflow, execution.workflow_id)
+        meta["active"] = bool(workflow and workflow.active)
+    try:
+        return run_workflow(
+            snapshot, mode=execution.mode, start_node=start_node, destination_node=destination_node,
+            run_data=run_data, cancel_token=token, execution_id=str(execution.id), workflow_meta=meta,
+        )
+    except (WorkflowInvalid, ExecutionError) as exc:
+        return ExecutionResult("error", {}, None, {"message": str(exc)})
+
+
+def cancel_execution(execution_id):
+    """Cancel an execution running in this process; True if it was found."""
+    with _running_lock:
+        token = _running.get(execution_id)
+    if token is None:
+        return False
+    token.cancel("The execution was canceled by a user")
+    return True
+
+
+def run_in_background(app, execution_id, **options):
+    """Run in a daemon thread with its own app context (until the runtime's dispatcher exists)."""
+
+    def target():
+        with app.app_context():
+            try:
+                run_execution(execution_id, **options)
+            except Exception:
+                log.exception("execution %s failed outside the engine", execution_id)
+                db.session.rollback()
+                _mark_crashed(execution_id)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=target, name=f"execution-{execution_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _mark_crashed(execution_id):
+    execution = db.session.get(Execution, execution_id)
+    if execution is not None and execution.status == RUNNING:
+        transition(execution, "crashed")
+        execution.stopped_at = utcnow()
+        db.session.commit()
