@@ -1,0 +1,350 @@
+"""The child process of the Python Code node: runs one piece of user code over the items.
+
+Started by `app.engine.python_runner` as `python -I -S python_runner_child.py CPU_S MEMORY_MB
+FILE_MB`, in a fresh session, temp directory and minimal environment. It uses the standard library
+only and never imports `app`: `-I` keeps the project (and its secrets) off `sys.path`.
+
+Protocol: the request arrives as one JSON document on stdin, read to EOF. The reply leaves on the
+original stdout as `<byte length>\\n<JSON>`; before user code runs, fd 1 is pointed at /dev/null
+and `print()` goes to an in-memory console, so nothing the code writes can corrupt the reply.
+
+Reply shapes (`console` is always present):
+    {"result": value}                                  runOnceForAllItems
+    {"results": [{"value": v} | {"error": e}, ...]}    runOnceForEachItem, one entry per item
+    {"error": e}                                       the run failed
+where e = {"type", "message", "line", "item", "traceback"} (any of them may be null).
+"""
+import io
+import json
+import os
+import resource
+import sys
+from datetime import datetime, timezone
+
+FILENAME = "<code>"
+EACH_ITEM = "runOnceForEachItem"
+CONSOLE_LIMIT = 1_000_000  # characters of print() output kept; the rest is dropped
+OPEN_FILES_LIMIT = 64
+MB = 1024 * 1024
+
+# What run() returns when the code ran out of memory. A MemoryError is caught right where the
+# code is called and turned into this constant, never re-raised: leaving the except block frees
+# everything the code allocated, and until then nothing may need memory. (Re-raising it through
+# a `finally` was seen to leave CPython 3.11 retrying a failed allocation forever.)
+OUT_OF_MEMORY = (None, None)
+
+# Bound before user code runs: the code may rebind `json.dumps` in its own process.
+_dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+# A name the code may reach for in the wrong mode → the hint added to its NameError.
+MODE_HINTS = {
+    "_json": "it only exists in 'Run Once for Each Item' mode",
+    "item": "it only exists in 'Run Once for Each Item' mode; use _input.all() here",
+    "_item": "it only exists in 'Run Once for Each Item' mode; use _input.all() here",
+    "_itemIndex": "it only exists in 'Run Once for Each Item' mode",
+    "items": "it only exists in 'Run Once for All Items' mode; use _input.item here",
+    "_items": "it only exists in 'Run Once for All Items' mode; use _input.item here",
+}
+
+
+class JsonDict(dict):
+    """A dict whose keys read and write as attributes too (`item.json.name = "x"`), as the JS
+    objects that n8n's Pyodide-based Python node hands to user code do. Dict methods win over
+    keys of the same name (`d.items` is the method; use `d["items"]`)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __delattr__(self, name):
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Input:
+    """`_input`: the node's input items."""
+
+    def __init__(self, items):
+        self._items = items
+        self.current = None  # the item being run, in each-item mode
+
+    def all(self):
+        return self._items
+
+    def first(self):
+        return self._items[0] if self._items else None
+
+    def last(self):
+        return self._items[-1] if self._items else None
+
+    @property
+    def item(self):
+        if self.current is None:
+            raise AttributeError("_input.item only exists in 'Run Once for Each Item' mode; "
+                                 "use _input.all() or _input.first() here")
+        return self.current
+
+
+class Console(io.TextIOBase):
+    """Stands in for sys.stdout and sys.stderr while user code runs."""
+
+    def __init__(self):
+        super().__init__()
+        self._parts = []
+        self._room = CONSOLE_LIMIT
+        self.truncated = False
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if len(text) > self._room:
+            self.truncated = True
+        self._parts.append(text[:self._room])
+        self._room -= len(self._parts[-1])
+        return len(text)
+
+    def lines(self):
+        lines = "".join(self._parts).split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        if self.truncated:
+            lines.append(f"[console output truncated after {CONSOLE_LIMIT:,} characters]")
+        return lines
+
+
+class NotJsonError(Exception):
+    """The code returned something JSON can't hold; the message says what and where."""
+
+
+# -- process set-up ------------------------------------------------------------------------------
+
+def apply_limits(cpu_seconds, memory_mb, file_mb):
+    """Hard limits too, so user code can't raise them again (unless it runs as root)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * MB, file_mb * MB))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
+
+
+def read_request():
+    """Read the request, then leave stdin at /dev/null (so `input()` sees EOF) and fd 1 too (so
+    subprocesses and os.write(1, …) can't reach the reply). Returns the reply channel: a private
+    copy of the original stdout, not inherited by subprocesses."""
+    request = json.loads(sys.stdin.buffer.read(), object_hook=JsonDict)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    reply_fd = os.dup(1)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    return request, reply_fd
+
+
+def send_reply(reply_fd, body):
+    data = body.encode()
+    with open(reply_fd, "wb") as channel:
+        channel.write(b"%d\n" % len(data))
+        channel.write(data)
+
+
+# -- compiling and running -----------------------------------------------------------------------
+
+def compile_code(code, names):
+    """The code is the body of a function, so a top-level `return` works. It is parsed as it
+    stands and its statements are moved into a function, so line numbers stay the user's and
+    multi-line strings keep their text (indenting the source would change both). `names` become
+    the function's globals."""
+    import ast  # here, not at the top: it is not needed to start the process
+
+    module = ast.parse("def user_code():\n    pass\n", FILENAME)
+    module.body[0].body = ast.parse(code, FILENAME).body or module.body[0].body
+    exec(compile(module, FILENAME, "exec"), names)
+    return names.pop("user_code")
+
+
+def clock(context):
+    """`_now` and `_today` in the workflow's time zone, `_now` fixed by now_ms when given."""
+    zone = context.get("timezone") or "UTC"
+    if zone == "UTC":
+        tz = timezone.utc
+    else:
+        from zoneinfo import ZoneInfo  # only when needed: it costs start-up time
+        tz = ZoneInfo(zone)
+    now_ms = context.get("now_ms")
+    now = datetime.now(tz) if now_ms is None else datetime.fromtimestamp(now_ms / 1000, tz)
+    return now, now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def namespace_for(request, user_input):
+    context = request["context"]
+    now, today = clock(context)
+    names = {
+        "__name__": "__code__",
+        "__builtins__": __builtins__,
+        "_input": user_input,
+        "_workflow": context.get("workflow") or JsonDict(),
+        "_execution": context.get("execution") or JsonDict(),
+        "_vars": context.get("vars") or JsonDict(),
+        "_runIndex": context.get("run_index", 0),
+        "_now": now,
+        "_today": today,
+    }
+    if request["mode"] != EACH_ITEM:
+        names["_items"] = names["items"] = user_input.all()
+    return names
+
+
+def run(request, console):
+    """Returns the reply's key ("result", "results" or "error") and its value as JSON text."""
+    user_input = Input(request["items"])
+    try:
+        function = compile_code(request["code"], namespace_for(request, user_input))
+    except SyntaxError as error:
+        return "error", _dumps(describe_error(error, request["code"]))
+    previous = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = console
+    try:
+        if request["mode"] == EACH_ITEM:
+            return run_each_item(function, user_input, request)
+        return run_all_items(function, request)
+    finally:
+        sys.stdout, sys.stderr = previous
+
+
+def run_all_items(function, request):
+    try:
+        return "result", to_json(function(), "result")
+    except MemoryError:
+        return OUT_OF_MEMORY
+    except BaseException as error:  # SystemExit too: the code ending itself is an error as well
+        return "error", _dumps(describe_error(error, request["code"]))
+
+
+def run_each_item(function, user_input, request):
+    # Rebinding the per-item names in the function's globals lets one compiled function serve
+    # every item.
+    names = function.__globals__
+    parts = []
+    for index, item in enumerate(user_input.all()):
+        user_input.current = item
+        names["item"] = names["_item"] = item
+        names["_json"] = item["json"]
+        names["_itemIndex"] = index
+        try:
+            parts.append('{"value":' + to_json(function(), "result") + "}")
+        except MemoryError:
+            return OUT_OF_MEMORY
+        except BaseException as error:
+            failure = describe_error(error, request["code"], index)
+            if not request["continue_on_fail"]:
+                return "error", _dumps(failure)
+            parts.append(_dumps({"error": failure}))
+    return "results", "[" + ",".join(parts) + "]"
+
+
+# -- results and errors --------------------------------------------------------------------------
+
+def to_json(value, path):
+    try:
+        return _dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        raise NotJsonError(find_non_json(value, path, set()) or
+                           "The returned data can't be converted to JSON") from None
+
+
+def find_non_json(value, path, parents):
+    """Where `value` stops being JSON, as a sentence, or None if it is JSON."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"The returned data holds {value} at {path}, which JSON can't represent"
+        return None
+    if id(value) in parents:
+        return f"The returned data refers back to itself at {path}"
+    if isinstance(value, dict):
+        children = []
+        for key, child in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                return (f"The returned data has a dictionary key of type {type(key).__name__} at "
+                        f"{path}; JSON keys must be strings")
+            children.append((f"{path}[{key!r}]", child))
+    elif isinstance(value, (list, tuple)):
+        children = [(f"{path}[{index}]", child) for index, child in enumerate(value)]
+    else:
+        return (f"The returned data holds a {type(value).__name__} at {path}, which isn't JSON; "
+                "convert it first (e.g. str(value), value.isoformat(), list(value))")
+    parents.add(id(value))
+    for child_path, child in children:
+        found = find_non_json(child, child_path, parents)
+        if found:
+            return found
+    parents.discard(id(value))
+    return None
+
+
+def describe_error(error, code, item_index=None):
+    if isinstance(error, NotJsonError):
+        return {"type": None, "message": str(error), "line": None, "item": item_index,
+                "traceback": None}
+    import linecache  # error path only
+    import traceback
+
+    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    if isinstance(error, SyntaxError):
+        line = error.lineno
+        text = "".join(traceback.format_exception_only(error))
+    else:
+        frames = user_frames(error.__traceback__)
+        line = frames[-1].tb_lineno if frames else None
+        text = "".join(traceback.format_exception(type(error), error,
+                                                  frames[0] if frames else None))
+    return {"type": type(error).__name__, "message": error_message(error), "line": line,
+            "item": item_index, "traceback": text}
+
+
+def user_frames(tb):
+    """The traceback entries in the user's code (the runner's own frames left out)."""
+    frames = []
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == FILENAME:
+            frames.append(tb)
+        tb = tb.tb_next
+    return frames
+
+
+def error_message(error):
+    if isinstance(error, SyntaxError):
+        detail = error.msg
+    else:
+        detail = str(error)
+    message = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    # Not UnboundLocalError: there the name is the code's own variable.
+    hint = MODE_HINTS.get(error.name) if type(error) is NameError else None
+    return f"{message}; {hint}" if hint else message
+
+
+def main():
+    cpu_seconds, memory_mb, file_mb = (int(arg) for arg in sys.argv[1:4])
+    apply_limits(cpu_seconds, memory_mb, file_mb)
+    request, reply_fd = read_request()
+    console = Console()
+    key, value = run(request, console)
+    if key is None:
+        key, value = "error", _dumps({"type": "MemoryError", "message": "MemoryError",
+                                      "line": None, "item": None, "traceback": None})
+    send_reply(reply_fd, f'{{"{key}":{value},"console":{_dumps(console.lines())}}}')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""The Python Code node's runner: real child processes, no mocks."""
+import os
+import time
+
+import pytest
+
+from app.engine.errors import NodeError
+from app.engine.python_runner import PythonCodeError, PythonResult, run_python
+
+ALL = "runOnceForAllItems"
+EACH = "runOnceForEachItem"
+CONTEXT = {
+    "workflow": {"id": "wf1", "name": "Orders", "active": False},
+    "execution": {"id": "ex1", "mode": "manual"},
+    "vars": {"region": "eu"},
+    "now_ms": 1_700_000_000_000,  # 2023-11-14T22:13:20Z
+    "timezone": "UTC",
+    "node": "Code",
+}
+ITEMS = [{"json": {"name": "ada", "n": 1}}, {"json": {"name": "bob", "n": 2}}]
+
+
+def run(code, mode=ALL, items=ITEMS, **options):
+    options.setdefault("context", CONTEXT)
+    return run_python(code, mode, items, **options)
+
+
+def fails(code, mode=ALL, items=ITEMS, **options):
+    with pytest.raises(NodeError) as caught:
+        run(code, mode, items, **options)
+    return caught.value
+
+
+def jsons(result):
+    return [item["json"] for item in result.items]
+
+
+# -- all items -----------------------------------------------------------------------------------
+
+def test_all_items_mutate_and_return_input_with_attribute_and_key_access():
+    code = (
+        "for item in _input.all():\n"
+        "    item.json.double = item.json.n * 2\n"
+        "    item['json']['upper'] = item['json']['name'].upper()\n"
+        "return _input.all()\n"
+    )
+    result = run(code)
+    assert isinstance(result, PythonResult)
+    assert result.items == [
+        {"json": {"name": "ada", "n": 1, "double": 2, "upper": "ADA"}, "pairedItem": {"item": 0}},
+        {"json": {"name": "bob", "n": 2, "double": 4, "upper": "BOB"}, "pairedItem": {"item": 1}},
+    ]
+
+
+def test_plain_dictionaries_are_wrapped_in_json():
+    assert jsons(run("return [{'a': 1}, {'a': 2}]")) == [{"a": 1}, {"a": 2}]
+    assert jsons(run("return {'only': True}")) == [{"only": True}]
+    assert jsons(run("return [{'json': {'a': 1}}]")) == [{"a": 1}]
+
+
+def test_first_last_and_legacy_names():
+    code = "return [{'first': _input.first().json.name, 'last': _input.last()['json']['name'], " \
+           "'count': len(items), 'same': _items is items}]"
+    assert jsons(run(code)) == [{"first": "ada", "last": "bob", "count": 2, "same": True}]
+
+
+def test_workflow_execution_vars_and_run_index():
+    code = "return [{'wf': _workflow.name, 'ex': _execution['id'], 'mode': _execution.mode, " \
+           "'region': _vars.region, 'run': _runIndex}]"
+    assert jsons(run(code)) == [{"wf": "Orders", "ex": "ex1", "mode": "manual", "region": "eu",
+                                 "run": 0}]
+
+
+def test_now_and_today_are_fixed_by_now_ms_in_the_workflow_time_zone():
+    code = "return [{'now': _now.isoformat(), 'today': _today.isoformat(), 'tz': str(_now.tzinfo)}]"
+    assert jsons(run(code)) == [{"now": "2023-11-14T22:13:20+00:00",
+                                 "today": "2023-11-14T00:00:00+00:00", "tz": "UTC"}]
+    tokyo = run(code, context={**CONTEXT, "timezone": "Asia/Tokyo"})
+    assert jsons(tokyo) == [{"now": "2023-11-15T07:13:20+09:00",
+                             "today": "2023-11-15T00:00:00+09:00", "tz": "Asia/Tokyo"}]
+
+
+def test_unknown_time_zone_is_a_node_error():
+    error = fails("return []", context={**CONTEXT, "timezone": "Mars/Base"})
+    assert error.message == "Unknown time zone 'Mars/Base'"
+
+
+def test_paired_items_follow_n8n():
+    # Different counts: nothing to infer, and an explicit pairing is kept.
+    three = run("return [{'json': {}}, {'json': {}}, {'json': {}, 'pairedItem': {'item': 1}}]")
+    assert [item.get("pairedItem") for item in three.items] == [None, None, {"item": 1}]
+    # Many inputs aggregated into one output; one input fanned out.
+    assert run("return [{'total': 3}]").items[0]["pairedItem"] == {"item": 0}
+    fanned = run("return [{'a': 1}, {'a': 2}]", items=[{"json": {}}])
+    assert [item["pairedItem"] for item in fanned.items] == [{"item": 0}, {"item": 0}]
+
+
+def test_input_pairing_to_an_earlier_node_is_not_passed_through():
+    items = [{"json": {"a": 1}, "pairedItem": {"item": 5}},
+             {"json": {"a": 2}, "pairedItem": {"item": 6}}]
+    result = run("return _input.all()", items=items)
+    assert [item["pairedItem"] for item in result.items] == [{"item": 0}, {"item": 1}]
+
+
+def test_binary_is_passed_through():
+    items = [{"json": {"f": 1}, "binary": {"data": {"data": "aGk=", "mimeType": "text/plain"}}}]
+    result = run("return _input.all()", items=items)
+    assert result.items[0]["binary"] == {"data": {"data": "aGk=", "mimeType": "text/plain"}}
+    assert run("return {'json': {}, 'binary': _input.first().binary}", EACH, items).items[0][
+        "binary"]["data"]["mimeType"] == "text/plain"
+
+
+def test_standard_library_imports_work():
+    code = (
+        "import json, re, datetime, statistics, hashlib\n"
+        "scores = [item.json.n for item in _input.all()]\n"
+        "return [{\n"
+        "    'mean': statistics.mean(scores),\n"
+        "    'digits': re.findall(r'\\d', 'a1b22'),\n"
+        "    'sha': hashlib.sha256(b'x').hexdigest()[:8],\n"
+        "    'day': datetime.date(2024, 2, 29).isoformat(),\n"
+        "    'dumped': json.dumps({'k': 1}),\n"
+        "}]\n"
+    )
+    assert jsons(run(code)) == [{"mean": 1.5, "digits": ["1", "2", "2"], "sha": "2d711642",
+                                 "day": "2024-02-29", "dumped": '{"k": 1}'}]
+
+
+def test_multi_line_strings_keep_their_text():
+    code = "text = '''one\n    two\n  three'''\nreturn [{'text': text}]"
+    assert jsons(run(code)) == [{"text": "one\n    two\n  three"}]
+
+
+# -- each item -----------------------------------------------------------------------------------
+
+def test_each_item_mode_runs_every_item_in_one_process():
+    code = "import os\nreturn {'name': _json.name, 'index': _itemIndex, 'pid': os.getpid()}"
+    result = run(code, EACH)
+    assert [item["pairedItem"] for item in result.items] == [{"item": 0}, {"item": 1}]
+    assert [(j["name"], j["index"]) for j in jsons(result)] == [("ada", 0), ("bob", 1)]
+    assert len({j["pid"] for j in jsons(result)}) == 1
+
+
+def test_each_item_legacy_names_and_returning_the_item():
+    code = "item.json.seen = True\n_item['json']['same'] = _input.item is item\nreturn _input.item"
+    assert jsons(run(code, EACH)) == [{"name": "ada", "n": 1, "seen": True, "same": True},
+                                     {"name": "bob", "n": 2, "seen": True, "same": True}]
+
+
+def test_each_item_returning_none_drops_the_item():
+    result = run("if _json.n > 1:\n    return {'kept': _json.name}", EACH)
+    assert result.items == [{"json": {"kept": "bob"}, "pairedItem": {"item": 1}}]
+
+
+def test_each_item_continue_on_fail_turns_a_failing_item_into_an_error_item():
+    result = run("return {'inverse': 1 / (_json.n - 1)}", EACH, continue_on_fail=True)
+    assert result.items == [
+        {"json": {"error": "ZeroDivisionError: division by zero (line 1)"},
+         "pairedItem": {"item": 0}},
+        {"json": {"inverse": 1.0}, "pairedItem": {"item": 1}},
+    ]
+
+
+def test_each_item_error_names_the_item():
+    error = fails("if _itemIndex == 1:\n    raise ValueError('bad item')\nreturn _json", EACH)
+    assert error.message == "ValueError: bad item (line 2)"
+    assert error.item_index == 1
+
+
+# -- console -------------------------------------------------------------------------------------
+
+def test_print_output_is_captured_not_mixed_into_the_result():
+    code = (
+        "import sys, os\n"
+        "print('hello', 42)\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "print('two\\nlines')\n"
+        "os.write(1, b'7\\n{\"result\": 1}')  # fd 1 leads nowhere\n"
+        "return [{'ok': True}]\n"
+    )
+    result = run(code)
+    assert result.items == [{"json": {"ok": True}, "pairedItem": {"item": 0}}]
+    assert result.console == ["hello 42", "to stderr", "two", "lines"]
+
+
+def test_print_in_each_item_mode_and_console_kept_on_error():
+    assert run("print(_json.name)\nreturn _json", EACH).console == ["ada", "bob"]
+    error = fails("print('before')\nraise RuntimeError('after')")
+    assert isinstance(error, PythonCodeError)
+    assert error.console == ["before"]
+
+
+def test_console_output_is_capped():
+    console = run("print('x' * 3_000_000)\nreturn []").console
+    assert len(console) == 2
+    assert console[1].startswith("[console output truncated")
+
+
+def test_input_sees_end_of_file():
+    assert fails("return [{'line': input()}]").message.startswith("EOFError")
+
+
+# -- user errors ---------------------------------------------------------------------------------
+
+def test_user_exception_reports_type_message_and_user_line():
+    code = "a = 1\nb = 0\nc = a / b\nreturn [{'c': c}]"
+    error = fails(code)
+    assert error.message == "ZeroDivisionError: division by zero (line 3)"
+    assert error.node == "Code"
+    assert 'File "<code>", line 3' in error.description
+    assert "python_runner_child" not in error.description
+
+
+def test_error_inside_a_user_function_reports_the_innermost_user_line():
+    code = "import json\n\ndef parse(text):\n    return json.loads(text)\n\nparse('{')\nreturn []"
+    error = fails(code)
+    assert error.message.startswith("JSONDecodeError: Expecting property name")
+    assert error.message.endswith("(line 4)")
+
+
+def test_syntax_error_reports_its_line():
+    error = fails("x = 1\nif x\n    return []")
+    assert error.message.startswith("SyntaxError:")
+    assert error.message.endswith("(line 2)")
+
+
+def test_name_from_the_other_mode_gets_a_hint():
+    assert "'Run Once for Each Item' mode" in fails("return [_json]").message
+    assert "'Run Once for All Items' mode" in fails("return items[0]", EACH).message
+    assert "'Run Once for Each Item' mode" in fails("return [_input.item]").message
+
+
+def test_exiting_is_an_error():
+    assert fails("import sys\nsys.exit(3)").message == "SystemExit: 3 (line 2)"
+    assert "crashed" in fails("import os\nos._exit(0)").message
+
+
+# -- what the code returns -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, message", [
+    ("pass", "Code doesn't return items properly"),
+    ("return 5", "Code doesn't return items properly"),
+    ("return 'text'", "Code doesn't return items properly"),
+    ("return [1, 2]", "Code doesn't return items properly"),
+    ("return [{'json': 5}]", "A 'json' property isn't a dictionary"),
+    ("return [{'json': {}, 'binary': 'x'}]", "A 'binary' property isn't a dictionary"),
+    ("return [{'json': {}, 'extra': 1}]", "Unknown top-level item key: extra"),
+    ("return [{'json': {'a': 1}}, {'b': 2}]", "Unknown top-level item key: b"),
+    ("return [{'json': {'a': 1}}, {'binary': {}}]", "Inconsistent item format"),
+])
+def test_bad_return_shapes_all_items(code, message):
+    assert fails(code).message == message
+
+
+@pytest.mark.parametrize("code, message", [
+    ("return [{'a': 1}]", "Code doesn't return a single dictionary"),
+    ("return 5", "Code doesn't return a dictionary"),
+    ("return {'json': []}", "A 'json' property isn't a dictionary"),
+    ("return {'json': {}, 'extra': 1}", "Unknown top-level item key: extra"),
+])
+def test_bad_return_shapes_each_item(code, message):
+    error = fails(code, EACH)
+    assert error.message == message
+    assert error.item_index == 0
+
+
+@pytest.mark.parametrize("code, named", [
+    ("import datetime\nreturn [{'when': datetime.datetime(2024, 1, 1)}]",
+     "datetime at result[0]['when']"),
+    ("return [{'tags': {'a', 'b'}}]", "set at result[0]['tags']"),
+    ("return [{'raw': b'bytes'}]", "bytes at result[0]['raw']"),
+    ("return [{'x': float('nan')}]", "nan at result[0]['x']"),
+    ("d = {}\nd['self'] = d\nreturn [d]", "refers back to itself at result[0]['self']"),
+    ("return [{(1, 2): 'tuple key'}]", "key of type tuple"),
+])
+def test_non_json_values_are_named(code, named):
+    assert named in fails(code).message
+
+
+def test_non_json_value_in_each_item_mode_names_the_item():
+    error = fails("import decimal\nreturn {'price': decimal.Decimal('1.5')}", EACH)
+    assert "Decimal at result['price']" in error.message
+    assert error.item_index == 0
+
+
+# -- isolation and limits ------------------------------------------------------------------------
+
+def test_environment_is_built_from_scratch(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "do-not-leak")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://user:pw@db/app")
+    code = ("import os\n"
+            "return [{'env': dict(os.environ), 'cwd': os.getcwd(),\n"
+            "         'home': os.path.expanduser('~')}]")
+    found = jsons(run(code, items=[{"json": {}}]))[0]
+    assert "SECRET_KEY" not in found["env"] and "DATABASE_URL" not in found["env"]
+    assert set(found["env"]) <= {"PATH", "LANG", "TZ", "HOME", "TMPDIR"}
+    assert found["cwd"] == found["home"] != os.getcwd()
+    assert not os.path.exists(found["cwd"])  # the temp dir is gone afterwards
+
+
+def test_child_runs_in_its_own_session_with_limits():
+    code = (
+        "import os, resource\n"
+        "return [{\n"
+        "    'own_session': os.getsid(0) == os.getpid(),\n"
+        "    'address_space': resource.getrlimit(resource.RLIMIT_AS),\n"
+        "    'cpu': resource.getrlimit(resource.RLIMIT_CPU)[0],\n"
+        "    'core': resource.getrlimit(resource.RLIMIT_CORE),\n"
+        "    'files': resource.getrlimit(resource.RLIMIT_NOFILE)[0],\n"
+        "}]\n"
+    )
+    found = jsons(run(code, items=[{"json": {}}], timeout_s=2.5, memory_mb=300))[0]
+    assert found["own_session"] is True
+    assert found["address_space"] == [300 * 1024 * 1024] * 2
+    assert found["cpu"] == 3
+    assert found["core"] == [0, 0]
+    assert found["files"] <= 64
+
+
+def test_runaway_loop_is_stopped():
+    error = fails("while True:\n    pass", timeout_s=1)
+    assert error.message == "Python code ran longer than 1 s and was stopped"
+
+
+def test_sleeping_code_is_stopped_by_the_wall_clock():
+    error = fails("import time\ntime.sleep(60)", EACH, timeout_s=1.5)
+    assert error.message == "Python code ran longer than 1.5 s and was stopped"
+
+
+def test_huge_allocation_is_stopped():
+    error = fails("x = bytearray(2 * 1024 ** 3)\nreturn []")
+    assert error.message == "Python code used more than 512 MB of memory and was stopped"
+
+
+@pytest.mark.parametrize("grow", ["x.append(len(x))", "x.append('x' * 10000 + str(len(x)))"])
+def test_growing_list_is_stopped(grow):
+    error = fails(f"x = []\nwhile True:\n    {grow}", EACH, memory_mb=128)
+    assert error.message == "Python code used more than 128 MB of memory and was stopped"
+
+
+def test_processes_the_code_leaves_behind_are_killed():
+    code = "import subprocess\nreturn [{'pid': subprocess.Popen(['sleep', '60']).pid}]"
+    pid = jsons(run(code, items=[{"json": {}}]))[0]["pid"]
+    assert _gone_within(pid, seconds=10)
+
+
+def _gone_within(pid, seconds):
+    """Whether the process ends (or stays only as a zombie) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError):
+        run("return []", mode="runOnce")
+    with pytest.raises(ValueError):
+        run("return []", memory_mb=8)
