@@ -431,12 +431,12 @@ class ParamReader:
         raw = ctx.raw_param(name)
         self.static = not has_expression(raw)
         self.raw = raw
-        self._values = None if self.static else ctx.get_params(name)
+        self.values = None if self.static else ctx.get_params(name)
 
     def __call__(self, index):
         if self.static:
             return self.raw
-        return self._values[index] if index < len(self._values) else self._values[0]
+        return self.values[index] if index < len(self.values) else self.values[0]
 
 
 def _split_fields(text):
@@ -702,20 +702,22 @@ class Set(NodeType):
         """The common shape, item by item without indirection: fixed plain field names, options
         without expressions, all or no input fields kept. Same result as the general path."""
         include_all, include_binary, ignore = plan.include == INCLUDE_ALL, plan.include_binary, plan.ignore_errors
-        specs = [(spec.kind, spec.position, spec.name, spec.key, spec.default,
-                  _ALREADY_CONVERTED.get(spec.kind, ()), spec.kind == "number") for spec in fields.specs]
-        static_entries = fields.entries(0) if fields.reader.static else None
-        entries_of, convert = fields.entries, fields.convert
+        kinds = [spec.kind for spec in fields.specs]
+        specs = [(spec.position, spec.name, spec.key, spec.default, _ALREADY_CONVERTED.get(spec.kind, ()),
+                  spec.kind == "number") for spec in fields.specs]
+        containers, list_key = fields.reader.values, fields.list_key
+        static_entries = fields.entries(0) if containers is None else None
+        convert = fields.convert
         result = []
         append = result.append
         for index, item in enumerate(items):
-            entries = static_entries or entries_of(index)
+            entries = static_entries if containers is None else (containers[index] or {}).get(list_key) or []
             row = dict(item.get("json") or {}) if include_all else {}
             try:
-                for kind, position, name, key, default, converted, nan_check in specs:
+                for position, name, key, default, converted, nan_check in specs:
                     value = entries[position].get(key, default)
                     if type(value) not in converted or (nan_check and value != value):
-                        value = convert(kind, name, value, index, ignore)
+                        value = convert(kinds[position], name, value, index, ignore)
                     row[name] = value
             except ItemError as error:
                 append(self._manual_failure(ctx, error, index))
