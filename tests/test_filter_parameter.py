@@ -54,6 +54,14 @@ def test_number_operators(operation, left, right, expected):
     assert check("number", operation, left, right) is expected
 
 
+def test_nan_does_not_exist_and_never_compares():
+    nan = float("nan")
+    assert check("number", "notExists", nan, singleValue=True)
+    assert check("number", "empty", nan, singleValue=True)
+    assert check("number", "notEquals", nan, nan)
+    assert not check("number", "gte", 15, nan)
+
+
 @pytest.mark.parametrize("kind", ["number", "dateTime", "boolean", "array", "object", "any"])
 def test_exists_and_not_exists_for_every_type(kind):
     present = {"number": 0, "dateTime": "2023-01-01", "boolean": False, "array": [], "object": {}, "any": ""}[kind]
@@ -128,6 +136,7 @@ def test_single_value_operators_ignore_an_invalid_right_operand():
     ("afterOrEquals", "2023-10-21", "2023-10-21T00:00:00Z", True),
     ("beforeOrEquals", "2023-10-22", "2023-10-21", False),
     ("before", "Tue, 01 Nov 2016 13:23:12 +0630", "2016-11-01 13:00:00", True),
+    ("after", "2024-01-01", "1-Feb-2024", False), ("before", "October 26, 2023", "2023/10/27", True),
     ("after", None, "2023-10-21", False),
 ])
 def test_date_time_operators(operation, left, right, expected):

@@ -357,9 +357,10 @@ _TIME_TAIL = (r"(?:,?\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})
 _DATE_PARSE = (
     re.compile(rf"(?P<year>\d{{4}})[/-](?P<month>\d{{1,2}})[/-](?P<day>\d{{1,2}}){_TIME_TAIL}\Z", re.I),
     re.compile(rf"(?P<month>\d{{1,2}})[/-](?P<day>\d{{1,2}})[/-](?P<year>\d{{4}}){_TIME_TAIL}\Z", re.I),
-    re.compile(rf"(?:[a-z]+,?\s+)?{_FULL_MONTH}\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
+    re.compile(rf"(?:[a-z]+,?\s+)?{_FULL_MONTH}\.?[\s-]+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?[\s-]+(?P<year>\d{{4}})"
                rf"{_TIME_TAIL}\Z", re.I),
-    re.compile(rf"(?:[a-z]+,?\s+)?(?P<day>\d{{1,2}})\s+{_FULL_MONTH}\.?,?\s+(?P<year>\d{{4}}){_TIME_TAIL}\Z", re.I),
+    re.compile(rf"(?:[a-z]+,?\s+)?(?P<day>\d{{1,2}})[\s-]+{_FULL_MONTH}\.?,?[\s-]+(?P<year>\d{{4}}){_TIME_TAIL}\Z",
+               re.I),
 )
 
 
