@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.engine.context import get_path
-from app.engine.errors import NodeError
+from app.engine.errors import ExpressionError, NodeError
 from app.nodes.core.if_node import If
 
 _MISSING = object()
@@ -15,8 +15,11 @@ _PART = re.compile(r"\{\{(.*?)\}\}", re.S)
 
 
 def _evaluate(code, item):
-    """A tiny stand-in for the expression engine: `$json.a.b`, `$json["a"]` and JSON literals."""
+    """A tiny stand-in for the expression engine: `$json.a.b`, `$json["a"]`, JSON literals, and
+    `fail()`, which fails for the item."""
     code = code.strip()
+    if code == "fail()":
+        raise ExpressionError("fail is not defined", parameter="p")
     if code.startswith("$json"):
         path = re.sub(r'\["([^"]+)"\]', r".\1", code[len("$json"):]).lstrip(".")
         value = get_path(item.get("json", {}), path, None) if path else item.get("json")
@@ -39,6 +42,19 @@ def _resolve(value, item):
     return value
 
 
+class Resolved(list):
+    """Like the engine's ResolvedValues: reading an item whose expression failed raises its error."""
+
+    def __init__(self, values, errors):
+        super().__init__(values)
+        self.errors = errors
+
+    def __getitem__(self, index):
+        if index in self.errors:
+            raise self.errors[index]
+        return super().__getitem__(index)
+
+
 class FakeExpressions:
     def __init__(self, items):
         self.items = items or [{"json": {}}]
@@ -46,7 +62,14 @@ class FakeExpressions:
 
     def evaluate(self, name, raw):
         self.calls.append((name, raw))
-        return [_resolve(raw, item) for item in self.items]
+        values, errors = [], {}
+        for index, item in enumerate(self.items):
+            try:
+                values.append(_resolve(raw, item))
+            except ExpressionError as error:
+                values.append(None)
+                errors[index] = error
+        return Resolved(values, errors)
 
 
 class FakeContext:
@@ -176,6 +199,14 @@ def test_v2_continue_on_fail_sends_failing_items_to_false():
     true, false = run(params, [{"v": 5}, {"v": "x"}], 2, continue_on_fail=True)
     assert jsons(true) == [{"v": 5}]
     assert jsons(false) == [{"v": "x"}]
+
+
+def test_v2_expression_errors_follow_continue_on_fail():
+    params = {"conditions": filter_value(condition("={{ fail() }}", "number:gt", 3))}
+    with pytest.raises(ExpressionError):
+        run(params, [{"v": 5}], 2)
+    true, false = run(params, [{"v": 5}], 2, continue_on_fail=True)
+    assert true == [] and jsons(false) == [{"v": 5}]
 
 
 def test_v2_invalid_regex_is_an_item_error_with_a_hint():

@@ -3,7 +3,7 @@ import copy
 
 import pytest
 
-from app.engine.errors import NodeError
+from app.engine.errors import ExpressionError, NodeError
 from app.nodes.core.set_node import Set, string_to_path
 from tests.test_if_node import FakeContext, items_of
 
@@ -234,6 +234,17 @@ def test_v3_3_continue_on_fail_puts_the_error_in_the_item():
     assert output[0]["json"] == {"n": 1}
     assert output[1]["json"] == {"error": "'n' expects a number but we got 'x' [item 1]", "pairedItem": {"item": 1}}
     assert output[1]["pairedItem"] == {"item": 1}
+
+
+@pytest.mark.parametrize("params", [
+    assignments(("n", "number", "={{ fail() }}")),
+    {"mode": "raw", "jsonOutput": '={"n": {{ fail() }} }'},
+])
+def test_expression_errors_become_error_items_with_continue_on_fail(params):
+    with pytest.raises(ExpressionError):
+        run(params, items_of({}), 3.4)
+    output = run(params, items_of({}), 3.4, continue_on_fail=True)
+    assert output[0]["json"]["error"] == "fail is not defined"
 
 
 def test_every_output_item_is_paired_with_its_input():

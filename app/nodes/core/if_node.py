@@ -5,6 +5,7 @@ ALL/ANY; versions 2–2.3 evaluate n8n's filter parameter (app.engine.filter_par
 """
 import math
 
+from app.engine.errors import ExpressionError
 from app.engine.filter_parameter import FilterError, compile_filter, js_regex, js_strict_equal
 from app.engine.node import NodeType, Option, Property
 from app.engine.registry import register
@@ -284,6 +285,11 @@ class If(NodeType):
         for index, item in enumerate(items):
             try:
                 passed = passes(values[index], index)
+            except ExpressionError:
+                # n8n resolves the conditions inside the item's try: continue-on-fail covers them too.
+                if not ctx.continue_on_fail:
+                    raise
+                passed = False
             except (FilterError, ValueError) as error:
                 if not ctx.continue_on_fail:
                     raise self._item_error(ctx, error, index) from None

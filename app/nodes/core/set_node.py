@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from app.engine.context import has_expression
+from app.engine.errors import ExpressionError
 from app.engine.node import NodeType, Option, Property
 from app.engine.registry import register
 from app.engine.type_validation import (
@@ -694,7 +695,7 @@ class Set(NodeType):
             try:
                 plan = plans(index)
                 result.append(plan.compose(item, index, fields.collect(index, plan.ignore_errors)))
-            except ItemError as error:
+            except (ItemError, ExpressionError) as error:
                 result.append(self._manual_failure(ctx, error, index))
         return result
 
@@ -711,15 +712,15 @@ class Set(NodeType):
         result = []
         append = result.append
         for index, item in enumerate(items):
-            entries = static_entries if containers is None else (containers[index] or {}).get(list_key) or []
-            row = dict(item.get("json") or {}) if include_all else {}
             try:
+                entries = static_entries if containers is None else (containers[index] or {}).get(list_key) or []
+                row = dict(item.get("json") or {}) if include_all else {}
                 for position, name, key, default, converted, nan_check in specs:
                     value = entries[position].get(key, default)
                     if type(value) not in converted or (nan_check and value != value):
                         value = convert(kinds[position], name, value, index, ignore)
                     row[name] = value
-            except ItemError as error:
+            except (ItemError, ExpressionError) as error:
                 append(self._manual_failure(ctx, error, index))
                 continue
             out = {"json": row, "pairedItem": {"item": index}}
@@ -744,15 +745,20 @@ class Set(NodeType):
                 plan = plans(index)
                 source = template.render(index) if template else json_output(index)
                 result.append(plan.compose(item, index, parse_json_parameter(source, index)))
-            except ItemError as error:
+            except (ItemError, ExpressionError) as error:
                 result.append(self._failed(ctx, error, index, {}))
         return result
 
     @staticmethod
     def _failed(ctx, error, index, extra_json):
+        """An item that failed: n8n reads its parameters inside the item's try, so continue-on-fail
+        turns expression errors into error items too."""
         if not ctx.continue_on_fail:
+            if isinstance(error, ExpressionError):
+                raise error
             raise ctx.error(error.message, item_index=index, description=error.description)
-        return {"json": {"error": error.message, **extra_json}, "pairedItem": {"item": index}}
+        message = error.reason if isinstance(error, ExpressionError) else error.message
+        return {"json": {"error": message, **extra_json}, "pairedItem": {"item": index}}
 
     @staticmethod
     def _duplicated(ctx, outputs):
