@@ -405,3 +405,15 @@ def test_state_transitions_go_through_one_gate():
     assert TERMINAL == {"success", "error", "canceled", "crashed"}
     for state in TERMINAL:
         assert not any(can_transition(state, other) for other in ("new", "queued", "running", "waiting"))
+
+
+def test_display_options_follow_n8n_rules():
+    from app.engine.node import Property, is_visible
+
+    by_mode = Property("x", "X", "string", display_options={"show": {"mode": ["raw"]}})
+    by_version = Property("y", "Y", "string", display_options={"show": {"@version": [{"_cnd": {"gte": 3}}]}})
+    top_level = Property("z", "Z", "string", display_options={"hide": {"/include": ["all"]}})
+    assert is_visible(by_mode, {"mode": "raw"}, 1) and not is_visible(by_mode, {"mode": "manual"}, 1)
+    assert is_visible(by_version, {}, 3.4) and not is_visible(by_version, {}, 2)
+    assert is_visible(top_level, {}, 1, root={"include": "none"})
+    assert not is_visible(top_level, {}, 1, root={"include": "all"})

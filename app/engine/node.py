@@ -74,20 +74,29 @@ _CONDITIONS = {
 }
 
 
-def is_visible(prop, parameters, version):
-    """n8n's displayParameter: whether `prop` applies given the node's other parameters."""
+def is_visible(prop, parameters, version, root=None):
+    """n8n's displayParameter: whether `prop` applies given the node's other parameters.
+
+    Inside a collection, `parameters` are the collection's values; a name with a leading "/"
+    refers to the node's top-level parameters (`root`), as in n8n.
+    """
     rules = prop.display_options or {}
+    root = parameters if root is None else root
+
+    def value_of(name):
+        return root.get(name[1:]) if name.startswith("/") else parameters.get(name)
+
     for name, wanted in (rules.get("show") or {}).items():
         if name == "@version":
             if not version_matches(wanted, version):
                 return False
-        elif parameters.get(name) not in wanted:
+        elif value_of(name) not in wanted:
             return False
     for name, unwanted in (rules.get("hide") or {}).items():
         if name == "@version":
             if version_matches(unwanted, version):
                 return False
-        elif parameters.get(name) in unwanted:
+        elif value_of(name) in unwanted:
             return False
     return True
 
