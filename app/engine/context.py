@@ -75,7 +75,8 @@ class CancelToken:
 
 class NodeExecutionContext:
     def __init__(self, *, node, node_type, inputs, run_index, expression_data, expression_engine,
-                 cancel_token, mode="manual", execution_id=None, workflow=None, settings=None):
+                 cancel_token, mode="manual", execution_id=None, workflow=None, settings=None,
+                 node_state=None, workflow_loader=None):
         self.node = node
         self.node_type = node_type
         self.type_version = node.type_version
@@ -85,6 +86,9 @@ class NodeExecutionContext:
         self.workflow = workflow
         self.settings = settings or {}
         self.console = []
+        # State a node keeps across its runs within one execution (Loop Over Items' queue).
+        self.node_state = {} if node_state is None else node_state
+        self._workflow_loader = workflow_loader
         self._inputs = inputs
         self._expression_data = expression_data
         self._expression_engine = expression_engine
@@ -142,6 +146,10 @@ class NodeExecutionContext:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+    def load_workflow(self, workflow_id):
+        """JSON of a stored workflow (for Execute Workflow), or None when there is none."""
+        return self._workflow_loader(workflow_id) if self._workflow_loader else None
 
     # -- behaviour -----------------------------------------------------------------------------
     @property

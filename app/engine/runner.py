@@ -143,7 +143,7 @@ class WorkflowRunner:
     def __init__(self, workflow, *, expression_engine, registry=None, mode="manual", start_node=None,
                  start_data=None, destination_node=None, run_data=None, pin_data=None,
                  cancel_token=None, hooks=None, execution_id=None, workflow_meta=None,
-                 variables=None, now=None, sleep=None):
+                 variables=None, now=None, workflow_loader=None):
         self.workflow = workflow
         self.graph = Graph(workflow)
         self.registry = registry or default_registry
@@ -158,6 +158,8 @@ class WorkflowRunner:
         self.workflow_meta = workflow_meta or {"id": None, "name": workflow.name, "active": False}
         self.variables = variables or {}
         self.now = now
+        self.workflow_loader = workflow_loader
+        self.node_states = {}
         self._start_node = start_node
         self._start_data = start_data
         self._destination = destination_node
@@ -493,6 +495,7 @@ class WorkflowRunner:
             expression_data=expression_data, expression_engine=self.expression_engine,
             cancel_token=self.cancel_token, mode=self.mode, execution_id=self.execution_id,
             workflow=self.workflow, settings=self.settings,
+            node_state=self.node_states.setdefault(node.name, {}), workflow_loader=self.workflow_loader,
         )
 
     def _assign_paired_items(self, outputs, entry):
