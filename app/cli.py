@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AuditLog, ROLES, User, Workflow
 from app.engine.execute import run_workflow
 from app.models.workflow_store import import_workflows, prepare_content
-from app.runtime.executions import create_execution, run_execution
+from app.runtime.executions import create_execution, load_workflow_json, run_execution
 
 user_cli = AppGroup("user", help="Manage user accounts.")
 workflow_cli = AppGroup("workflow", help="Import, export and list workflows.")
@@ -148,7 +148,7 @@ def _run_file(path, start_node, save):
 
 def _run_data(data, start_node, save):
     if not save:
-        return run_workflow(data, mode="cli", start_node=start_node)
+        return run_workflow(data, mode="cli", start_node=start_node, workflow_loader=load_workflow_json)
     content, _ = prepare_content(data, fallback_name="CLI run")
     execution = create_execution(content, mode="cli")
     db.session.commit()

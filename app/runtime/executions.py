@@ -7,6 +7,8 @@ as far as the workflow's settings say to keep it.
 import logging
 import threading
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.engine.context import CancelToken
 from app.engine.errors import ExecutionError
 from app.engine.execute import run_workflow
@@ -90,9 +92,22 @@ def _run_snapshot(execution, token, start_node, destination_node, run_data):
         return run_workflow(
             snapshot, mode=execution.mode, start_node=start_node, destination_node=destination_node,
             run_data=run_data, cancel_token=token, execution_id=str(execution.id), workflow_meta=meta,
+            workflow_loader=load_workflow_json,
         )
     except (WorkflowInvalid, ExecutionError) as exc:
         return ExecutionResult("error", {}, None, {"message": str(exc)})
+
+
+def load_workflow_json(workflow_id):
+    """A stored workflow's JSON for Execute Workflow nodes; None when missing or unreachable."""
+    try:
+        workflow = db.session.get(Workflow, str(workflow_id))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+    if workflow is None:
+        return None
+    return {**workflow.content(), "id": workflow.id}
 
 
 def cancel_execution(execution_id):
