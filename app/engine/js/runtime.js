@@ -504,16 +504,19 @@ function createRuntime({ luxon, jmespath, acorn }) {
     return nativeFreeze({ log, info: log, warn: log, error: log, debug: log, trace: log });
   }
 
-  const CODE_PARAMS = '$input, $json, $binary, $itemIndex, items, item, console, setTimeout, clearTimeout, '
-    + 'setInterval, clearInterval, setImmediate, require';
+  // The legacy name of the mode's data comes last: `items` (all items) or `item` (each item); the
+  // other one is not declared, so using it fails as in n8n.
+  const CODE_PARAMS = '$input, $json, $binary, $itemIndex, console, setTimeout, clearTimeout, setInterval, '
+    + 'clearInterval, setImmediate, require, ';
 
   // The user's code is the body of a function (sloppy, as in n8n, so `for (x of items)` works);
   // it is async only when it awaits, so that plain code runs and returns in a single call.
-  function compileCode(code) {
+  function compileCode(code, mode) {
     const isAsync = /\bawait\b/.test(code);
-    const key = `c:${isAsync}:${code}`;
+    const key = `c:${isAsync}:${mode}:${code}`;
     if (compiled.has(key)) return compiled.get(key);
-    const source = `(${isAsync ? 'async ' : ''}function (${CODE_PARAMS}) {${code}\n})`;
+    const legacy = mode === 'each' ? 'item' : 'items';
+    const source = `(${isAsync ? 'async ' : ''}function (${CODE_PARAMS}${legacy}) {${code}\n})`;
     try {
       return remember(key, { fn: evalScript(`${source}\n//# sourceURL=Code`) });
     } catch (error) {
@@ -557,9 +560,9 @@ function createRuntime({ luxon, jmespath, acorn }) {
     const each = job.mode === 'each';
     const current = S.itemCount > 0 ? inputItems()[index] : undefined;
     S.index = index;
-    return fn.call({}, $input, current?.json, current?.binary ?? {}, index, each ? undefined : $input.all(),
-      each ? current : undefined, job.console, timers.setTimeout, timers.clearTimeout, timers.setInterval,
-      timers.clearInterval, timers.setImmediate, requireBlocked);
+    return fn.call({}, $input, current?.json, current?.binary ?? {}, index, job.console, timers.setTimeout,
+      timers.clearTimeout, timers.setInterval, timers.clearInterval, timers.setImmediate, requireBlocked,
+      each ? current : $input.all());
   }
 
   // ------------------------------------------------------------------- Code node results
@@ -714,7 +717,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
 
   function opRunCode(req) {
     S.console = [];
-    const { fn, error } = compileCode(req.code);
+    const { fn, error } = compileCode(req.code, req.mode);
     if (error) return JSON.stringify({ done: true, results: [[2, error]], console: S.console });
     const job = { mode: req.mode, stopOnError: req.stopOnError, results: [], done: false,
       console: createConsole(S.console) };
