@@ -1,11 +1,13 @@
 """The Python Code node's runner: real child processes, no mocks."""
+import json
 import os
 import time
 
 import pytest
 
 from app.engine.errors import NodeError
-from app.engine.python_runner import PythonCodeError, PythonResult, run_python
+from app.engine.python_runner import PythonCodeError, PythonResult, referenced_nodes, run_python
+from app.engine.run_data import DataProxy, NodeRun
 
 ALL = "runOnceForAllItems"
 EACH = "runOnceForEachItem"
@@ -227,7 +229,10 @@ def test_syntax_error_reports_its_line():
 def test_name_from_the_other_mode_gets_a_hint():
     assert "'Run Once for Each Item' mode" in fails("return [_json]").message
     assert "'Run Once for All Items' mode" in fails("return items[0]", EACH).message
-    assert "'Run Once for Each Item' mode" in fails("return [_input.item]").message
+
+
+def test_input_item_in_all_items_mode_is_the_first_item_as_in_n8n():
+    assert jsons(run("return {'data': _input.item}")) == [{"data": {"json": ITEMS[0]["json"]}}]
 
 
 def test_exiting_is_an_error():
@@ -363,3 +368,158 @@ def test_bad_arguments_are_rejected():
         run("return []", mode="runOnce")
     with pytest.raises(ValueError):
         run("return []", memory_mb=8)
+
+
+# -- other nodes' data ---------------------------------------------------------------------------
+
+def _source(node, output=0, run=0):
+    return {"previousNode": node, "previousNodeOutput": output, "previousNodeRun": run}
+
+
+def _item(name, paired=None):
+    item = {"json": {"name": name}}
+    if paired is not None:
+        item["pairedItem"] = {"item": paired}
+    return item
+
+
+@pytest.fixture
+def chain():
+    """Run data of Trigger → People (ada, bob, cy) → Route (output 0: ada; output 1: bob, cy),
+    and the proxy of a Code node fed by Route's output 1. People ran twice (the last run counts)."""
+    people = [_item("ada", 0), _item("bob", 0), _item("cy", 0)]
+    route = NodeRun(0, [_source("People", run=1)], outputs=[
+        [_item("ada", 0)], [_item("bob", 1), _item("cy", 2)]])
+    run_data = {
+        "Trigger": [NodeRun(0, [], outputs=[[{"json": {}}]])],
+        "People": [NodeRun(0, [_source("Trigger")], outputs=[[_item("old", 0)]]),
+                   NodeRun(0, [_source("Trigger")], outputs=[people])],
+        "Route": [route],
+    }
+    proxy = DataProxy(run_data, "Code", [_source("Route", output=1)], route.outputs[1],
+                      ["Trigger", "People", "Route", "Code", "Later"])
+    return {"proxy": proxy, "items": route.outputs[1]}
+
+
+def with_nodes(chain, code, mode=ALL, **options):
+    options.setdefault("parameters", {"People": {"count": "={{ 3 }}"}})
+    return jsons(run(code, mode, chain["items"], proxy=chain["proxy"], **options))
+
+
+def test_node_items_come_from_its_last_run_and_the_output_that_leads_here(chain):
+    code = ("return {'all': _('People').all(), 'first': _('People').first(),\n"
+            "        'last': _('People').last().json.name, 'route': _('Route').all(),\n"
+            "        'other_branch': _('Route').first(0), 'first_run': _('People').all(0, 0),\n"
+            "        'executed': [_('People').isExecuted, _('Later').isExecuted]}")
+    [found] = with_nodes(chain, code)
+    assert [item["json"]["name"] for item in found["all"]] == ["ada", "bob", "cy"]
+    # Items are given as stored, pairedItem included, as the JavaScript engine gives them.
+    assert found["first"] == {"json": {"name": "ada"}, "pairedItem": {"item": 0}}
+    assert found["last"] == "cy"
+    assert [item["json"]["name"] for item in found["route"]] == ["bob", "cy"]
+    assert found["other_branch"] == {"json": {"name": "ada"}, "pairedItem": {"item": 0}}
+    assert found["first_run"] == [{"json": {"name": "old"}, "pairedItem": {"item": 0}}]
+    assert found["executed"] == [True, False]
+
+
+def test_paired_items_trace_each_input_item_back(chain):
+    code = ("return {'item': _('People').item.json.name,\n"
+            "        'paired': _('People').pairedItem().json.name,\n"
+            "        'paired1': _('People').pairedItem(1).json.name,\n"
+            "        'matching': [_('People').itemMatching(i).json.name for i in range(2)]}")
+    assert with_nodes(chain, code) == [{"item": "bob", "paired": "bob", "paired1": "cy",
+                                        "matching": ["bob", "cy"]}]
+    each = "return {'mine': _('People').item.json.name, 'legacy': _node['People'].json.name}"
+    assert with_nodes(chain, each, EACH) == [{"mine": "bob", "legacy": "ada"},
+                                             {"mine": "cy", "legacy": "bob"}]
+
+
+def test_params_context_legacy_accessors_and_items_function(chain):
+    code = ("return {'params': _('People').params, 'context': _('People').context,\n"
+            "        'no_params': _('Route').params, 'legacy': _node.People.data.name,\n"
+            "        'parameter': _node['People'].parameter, 'runIndex': _node['People'].runIndex,\n"
+            "        'items': [i.json.name for i in _items('People')],\n"
+            "        'first_run': _items('People', 0, 0), 'input': len(_items()), 'list': len(_items)}")
+    assert with_nodes(chain, code) == [{
+        "params": {"count": "={{ 3 }}"}, "context": {}, "no_params": {}, "legacy": "ada",
+        "parameter": {"count": "={{ 3 }}"}, "runIndex": 1, "items": ["ada", "bob", "cy"],
+        "first_run": [{"json": {"name": "old"}, "pairedItem": {"item": 0}}], "input": 2,
+        "list": 2}]
+
+
+@pytest.mark.parametrize("code, message", [
+    ("_('Nope').all()", "ExpressionError: Referenced node doesn't exist: no node called 'Nope'"),
+    ("_('Later').first()", "ExpressionError: Node 'Later' hasn't been executed"),
+    ("_('People').itemMatching(5)", "there is no input item 5 to trace back to 'People'"),
+    ("_('People').itemMatching()", "Missing item index for .itemMatching()"),
+    ("_('Route').all(2)", 'Node "Route" has no branch with index 2.'),
+    ("_('People').all(0, 4)", 'Run 4 of node "People" not found'),
+    ("_node['Later'].json", "ExpressionError: Node 'Later' hasn't been executed"),
+    # An alias hides the name from the look-up before the run: say so rather than "doesn't exist".
+    ("f = _\nf('People')", "Node 'People' was named in a way that can't be seen"),
+])
+def test_node_reference_errors(chain, code, message):
+    error = fails(code, items=chain["items"], proxy=chain["proxy"])
+    assert message in error.message
+
+
+def test_an_item_without_lineage_has_no_paired_item(chain):
+    chain["items"][1].pop("pairedItem")
+    error = fails("return {'x': _('People').itemMatching(1)}", items=chain["items"],
+                  proxy=chain["proxy"])
+    assert "Paired item data for itemMatching from node 'People' is unavailable" in error.message
+
+
+def test_a_computed_node_name_gets_every_node(chain):
+    code = "name = 'Peo' + 'ple'\nreturn {'n': len(_(name).all()), 'r': _node[chr(82) + 'oute'].json}"
+    assert with_nodes(chain, code) == [{"n": 3, "r": {"name": "bob"}}]
+
+
+@pytest.mark.parametrize("code, names, computed", [
+    ("_('A').all()\n_(\"B c\").item\n_node['D'].json\n_node.E.json\n_items('F', 0)",
+     {"A", "B c", "D", "E", "F"}, False),
+    ("x = foo_('A')\nreturn _items()", set(), False),
+    ("name = 'A'\n_(name).all()", set(), True),
+    ("_node[key].json", set(), True),
+    ("getattr(_node, 'A')", set(), True),
+])
+def test_referenced_nodes_are_found_in_the_source(code, names, computed):
+    assert referenced_nodes(code) == (names, computed)
+
+
+def test_mode_prev_node_and_no_other_nodes_without_a_proxy():
+    context = {**CONTEXT, "mode": "manual",
+               "prev_node": {"name": "Route", "outputIndex": 1, "runIndex": 0}}
+    code = "return {'mode': _mode, 'prev': _prevNode}"
+    assert jsons(run(code, context=context)) == [
+        {"mode": "manual", "prev": {"name": "Route", "outputIndex": 1, "runIndex": 0}}]
+    assert "doesn't exist" in fails("return {'x': _('Route').all()}").message
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Asia/Tokyo", "America/New_York",
+                                  "Asia/Kathmandu"])
+def test_now_and_today_serialise_as_the_javascript_engine_serialises_them(zone):
+    from app.engine.context import ExpressionData
+    from app.engine.expressions import ExpressionEngine
+
+    items = [{"json": {}}]
+    data = ExpressionData(
+        node_name="Code", node_type="code", node_parameters={}, type_version=2, run_index=0,
+        items=items, proxy=DataProxy({}, "Code", [], items, ["Code"]), workflow={},
+        execution={"id": "1", "mode": "manual"}, prev_node=None, timezone=zone,
+        now_ms=1_700_000_000_123)
+    session = ExpressionEngine().session(data)
+    try:
+        [javascript] = session.evaluate("x", "={{ JSON.stringify({data: [$today, $now]}) }}")
+    finally:
+        session.close()
+    context = {**CONTEXT, "timezone": zone, "now_ms": 1_700_000_000_123}
+    [python] = run("return {'data': [_today, _now]}", items=items, context=context).items
+    assert json.dumps(python["json"], separators=(",", ":")) == javascript
+
+
+def test_dates_of_the_code_itself_stay_non_json():
+    assert "datetime at result[0]['when']" in fails(
+        "import datetime\nreturn [{'when': datetime.datetime.now()}]").message
+    assert jsons(run("import datetime\nreturn {'tomorrow': _today + datetime.timedelta(days=1)}"))\
+        == [{"tomorrow": "2023-11-15T00:00:00.000Z"}]

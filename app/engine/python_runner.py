@@ -1,7 +1,14 @@
 """Runs the Python Code node's user code in a resource-limited child process.
 
-    result = run_python(code, "runOnceForAllItems", items, context={...})
+    result = run_python(code, "runOnceForAllItems", items, context={...}, proxy=data_proxy,
+                        parameters={node_name: {...}})
     result.items, result.console
+
+Other nodes' data (`_('Node')`, `_node["Node"]`, `_items("Node")`) is read as the JavaScript
+engine reads it: the node names the code writes literally are found before it runs, and only those
+nodes' runs, parameters and (when the code asks for `.item`, `.pairedItem()` or `.itemMatching()`)
+the items paired with the input go to the child. A name computed at run time can't be seen
+beforehand, so then every node's data is sent.
 
 The code runs in `python -I -S python_runner_child.py` (standard library only, no site-packages),
 started in a new session, in a fresh temp directory, with an environment built from scratch (no
@@ -16,6 +23,7 @@ child is the user's process and its word is not trusted.
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +41,19 @@ FILE_SIZE_LIMIT_MB = 256  # largest file the code may write (its temp dir is del
 MIN_MEMORY_MB = 64  # below this the interpreter itself can't start its work
 ITEM_KEYS = frozenset({"json", "binary", "pairedItem", "error", "metadata", "index"})
 STDERR_TAIL = 4000  # bytes of the child's stderr kept for a crash report
+MAX_TRACE_STEPS = 10_000  # nodes a branch lookup walks back through (a guard against cycles)
+
+# A node name written as a plain string literal.
+_LITERAL = r"""\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*"""
+# `_('X')`, `_items('X', …)`, `_node['X']`, `_node.X`.
+NODE_REFERENCE = re.compile(
+    rf"(?<![\w.])(?:_|_items)\({_LITERAL}[),]"
+    rf"|(?<![\w.])_node\[{_LITERAL}\]"
+    r"|(?<![\w.])_node\.([A-Za-z_]\w*)")
+# Every use of those names that may reach a node; more of these than literal references means a
+# name is computed (`_(name)`, `_node[key]`, `getattr(_node, key)`).
+ANY_NODE_ACCESS = re.compile(r"(?<![\w.])(?:_\s*\(|_items\s*\((?!\s*\))|_node\b)")
+PAIRED_ACCESS = re.compile(r"\.\s*(?:item|itemMatching|pairedItem)\b")
 
 
 @dataclass
@@ -50,10 +71,16 @@ class PythonCodeError(NodeError):
 
 
 def run_python(code: str, mode: str, items: list, *, context: dict, timeout_s: float = 10,
-               memory_mb: int = 512, continue_on_fail: bool = False) -> PythonResult:
+               memory_mb: int = 512, continue_on_fail: bool = False, proxy=None,
+               parameters: dict | None = None) -> PythonResult:
     """Run `code` over `items`. With `continue_on_fail`, an item whose run fails in each-item mode
     becomes `{"json": {"error": message}}` and the others go on, as in n8n; a timeout or memory
-    overrun always raises."""
+    overrun always raises.
+
+    `context` may hold "workflow", "execution", "vars", "now_ms", "timezone", "run_index",
+    "mode" (`_mode`), "prev_node" (`_prevNode`) and "node" (the node's name, for errors).
+    `proxy` (a DataProxy of this node run) gives the code other nodes' data, and `parameters`
+    (node name → parameters as written) their `.params`; without a proxy no other node exists."""
     if mode not in (ALL_ITEMS, EACH_ITEM):
         raise ValueError(f"unknown Code node mode {mode!r}")
     if timeout_s <= 0 or memory_mb < MIN_MEMORY_MB:
@@ -66,6 +93,7 @@ def run_python(code: str, mode: str, items: list, *, context: dict, timeout_s: f
         "items": [_visible_part(item) for item in items],
         "context": _child_context(context, zone),
         "continue_on_fail": continue_on_fail,
+        **_node_data(code, proxy, parameters or {}),
     }
     limits = _Limits(timeout_s, memory_mb, node)
     reply = _run_child(json.dumps(request).encode(), zone, limits)
@@ -228,7 +256,76 @@ def _child_context(context, zone):
         "vars": context.get("vars") or {},
         "now_ms": context.get("now_ms"),
         "run_index": context.get("run_index", 0),
+        "mode": context.get("mode"),
+        "prev_node": context.get("prev_node"),
     }
+
+
+# -- other nodes' data ---------------------------------------------------------------------------
+
+def referenced_nodes(code):
+    """The node names `code` writes literally, and whether it may also compute one."""
+    names = set()
+    literal_uses = 0
+    for match in NODE_REFERENCE.finditer(code):
+        names.add(next(group for group in match.groups() if group is not None))
+        literal_uses += 1
+    return names, len(ANY_NODE_ACCESS.findall(code)) > literal_uses
+
+
+def _node_data(code, proxy, parameters):
+    """The request's `node_names` (every node of the workflow) and `nodes` (name → data of the
+    nodes the code may read)."""
+    if proxy is None:
+        return {"node_names": [], "nodes": {}}
+    names, computed = referenced_nodes(code)
+    if computed:
+        names = proxy.node_names
+    paired = bool(PAIRED_ACCESS.search(code))
+    return {
+        "node_names": sorted(proxy.node_names),
+        "nodes": {name: _one_node(proxy, name, parameters.get(name) or {}, paired)
+                  for name in sorted(names) if name in proxy.node_names},
+    }
+
+
+def _one_node(proxy, name, parameters, paired):
+    """What the child needs to answer `_('name')` the way the JavaScript engine answers `$('name')`:
+    every run's outputs, the output that leads here, the parameters and, when `paired`, where the
+    item paired with each input item sits in those runs."""
+    runs = proxy.run_data.get(name) or []
+    data = {"executed": bool(runs), "runs": [run.outputs or [] for run in runs],
+            "branch": _branch_toward(proxy, name), "params": parameters}
+    if paired and runs:
+        data["paired"] = _paired_positions(proxy, name, runs)
+    return data
+
+
+def _paired_positions(proxy, name, runs):
+    """For each input item, [run, output, index] of the item of `name` it derives from (or None)."""
+    position = {}
+    for run_index, run in enumerate(runs):
+        for output_index, items in enumerate(run.outputs or []):
+            for index, item in enumerate(items or []):
+                position[id(item)] = [run_index, output_index, index]
+    return [None if item is None else position.get(id(item)) for item in proxy.paired_items(name)]
+
+
+def _branch_toward(proxy, name):
+    """The output of `name` whose data flowed (maybe through other nodes) into this node: the one
+    n8n reads when code names a node without saying which output."""
+    source = proxy.source[0] if proxy.source else None
+    for _ in range(MAX_TRACE_STEPS):
+        if source is None:
+            break
+        if source["previousNode"] == name:
+            return source.get("previousNodeOutput") or 0
+        runs = proxy.run_data.get(source["previousNode"]) or []
+        run_index = source.get("previousNodeRun") or 0
+        if run_index >= len(runs) or not runs[run_index].source:
+            break
+        source = runs[run_index].source[0]
+    return 0
 
 
 # -- checking what the code returned (n8n's Code node rules) -------------------------------------

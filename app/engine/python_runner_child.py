@@ -4,9 +4,12 @@ Started by `app.engine.python_runner` as `python -I -S python_runner_child.py CP
 FILE_MB`, in a fresh session, temp directory and minimal environment. It uses the standard library
 only and never imports `app`: `-I` keeps the project (and its secrets) off `sys.path`.
 
-Protocol: the request arrives as one JSON document on stdin, read to EOF. The reply leaves on the
-original stdout as `<byte length>\\n<JSON>`; before user code runs, fd 1 is pointed at /dev/null
-and `print()` goes to an in-memory console, so nothing the code writes can corrupt the reply.
+Protocol: the request arrives as one JSON document on stdin, read to EOF: {"code", "mode",
+"items", "context", "continue_on_fail", "node_names" (every node of the workflow), "nodes" (name →
+{"executed", "runs", "branch", "params", "paired"?} for the nodes the code may read)}. The reply
+leaves on the original stdout as `<byte length>\\n<JSON>`; before user code runs, fd 1 is pointed
+at /dev/null and `print()` goes to an in-memory console, so nothing the code writes can corrupt
+the reply.
 
 Reply shapes (`console` is always present):
     {"result": value}                                  runOnceForAllItems
@@ -19,7 +22,8 @@ import json
 import os
 import resource
 import sys
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 FILENAME = "<code>"
 EACH_ITEM = "runOnceForEachItem"
@@ -33,8 +37,9 @@ MB = 1024 * 1024
 # a `finally` was seen to leave CPython 3.11 retrying a failed allocation forever.)
 OUT_OF_MEMORY = (None, None)
 
-# Bound before user code runs: the code may rebind `json.dumps` in its own process.
-_dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+# Zones Luxon treats as the fixed UTC offset, which its ISO strings write as "Z".
+FIXED_UTC_ZONES = frozenset({"utc", "gmt"})
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # A name the code may reach for in the wrong mode → the hint added to its NameError.
 MODE_HINTS = {
@@ -70,12 +75,44 @@ class JsonDict(dict):
             raise AttributeError(name) from None
 
 
+class LuxonDateTime(datetime):
+    """`_now` and `_today`: a datetime that turns into JSON as the Luxon DateTime behind n8n's
+    `$now` and `$today` does (`toISO()`), so returning one gives what the JavaScript twin gives.
+    Arithmetic and replace() keep the class; other datetimes still aren't JSON."""
+
+    def toISO(self):
+        text = (f"{self.year:04d}-{self.month:02d}-{self.day:02d}T{self.hour:02d}:"
+                f"{self.minute:02d}:{self.second:02d}.{self.microsecond // 1000:03d}")
+        if self.tzinfo is timezone.utc:
+            return text + "Z"
+        offset = self.utcoffset()
+        if offset is None:
+            return text
+        hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
+        return f"{text}{'-' if offset < timedelta(0) else '+'}{hours:02d}:{minutes:02d}"
+
+
+def json_default(value):
+    if isinstance(value, LuxonDateTime):
+        return value.toISO()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# Bound before user code runs: the code may rebind `json.dumps` in its own process.
+_dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":"), default=json_default).encode
+
+
+class ExpressionError(Exception):
+    """A node reference that can't be answered, with the JavaScript engine's message."""
+
+
 class Input:
-    """`_input`: the node's input items."""
+    """`_input`: the node's input items. `index` is the item being run: 0 in all-items mode, so
+    `_input.item` is the first item there, as in n8n."""
 
     def __init__(self, items):
         self._items = items
-        self.current = None  # the item being run, in each-item mode
+        self.index = 0
 
     def all(self):
         return self._items
@@ -88,10 +125,182 @@ class Input:
 
     @property
     def item(self):
-        if self.current is None:
-            raise AttributeError("_input.item only exists in 'Run Once for Each Item' mode; "
-                                 "use _input.all() or _input.first() here")
-        return self.current
+        return self._items[self.index] if self._items else None
+
+
+class ItemList(list):
+    """`_items` and `items` in all-items mode: the input items, and (called) n8n's `$items(node,
+    output, run)`, which `_items` is in n8n's Python sandbox."""
+
+    __slots__ = ("_nodes",)
+
+    def __call__(self, name=None, output=0, run=-1):
+        if name is None:
+            return self
+        node = self._nodes.get(name)
+        node.executed()
+        return node.output_items(output or 0, run)
+
+
+class NodeReference:
+    """`_('Node')`: another node's output items, parameters, and the items paired with the input,
+    answered as the JavaScript engine answers `$('Node')` (same defaults and error messages)."""
+
+    def __init__(self, name, data, user_input):
+        self.name = name
+        self._data = data
+        self._input = user_input
+
+    def executed(self):
+        if not self._data["executed"]:
+            raise ExpressionError(f"Node '{self.name}' hasn't been executed")
+        return self
+
+    def output_items(self, branch=None, run=None):
+        runs = self._data["runs"]
+        run_index = len(runs) - 1 if run is None or run == -1 else run
+        if not 0 <= run_index < len(runs):
+            raise ExpressionError(f'Run {run_index} of node "{self.name}" not found')
+        outputs = runs[run_index] or []
+        index = self._data["branch"] if branch is None else branch
+        if index >= len(outputs):
+            if index == 0:
+                raise ExpressionError("No data found from `main` input")
+            raise ExpressionError(f'Node "{self.name}" has no branch with index {index}.')
+        return outputs[index] or []
+
+    def first(self, branch=None, run=None):
+        items = self.executed().output_items(branch, run)
+        return items[0] if items else None
+
+    def last(self, branch=None, run=None):
+        items = self.executed().output_items(branch, run)
+        return items[-1] if items else None
+
+    def all(self, branch=None, run=None):
+        return self.executed().output_items(branch, run)
+
+    @property
+    def item(self):
+        return self._paired(self._input.index, "item")
+
+    def pairedItem(self, index=None):
+        return self._paired(self._input.index if index is None else index, "pairedItem")
+
+    def itemMatching(self, index=None):
+        if index is None:
+            raise ExpressionError("Missing item index for .itemMatching()")
+        return self._paired(index, "itemMatching")
+
+    @property
+    def isExecuted(self):
+        return self._data["executed"]
+
+    @property
+    def params(self):
+        return self._data["params"]
+
+    @property
+    def context(self):
+        return JsonDict()  # n8n's node context; no node keeps state there yet
+
+    def _paired(self, index, method):
+        self.executed()
+        paired = self._data.get("paired")
+        if paired is None:
+            raise ExpressionError(
+                f"The items paired with the input weren't looked up before the code ran; write "
+                f"_('{self.name}').{method} in the code for that")
+        if not 0 <= index < len(paired):
+            raise ExpressionError(f"Can’t get data for expression: there is no input item "
+                                  f"{index} to trace back to '{self.name}'")
+        if paired[index] is None:
+            raise ExpressionError(
+                f"Paired item data for {method} from node '{self.name}' is unavailable. Ensure "
+                f"'{self.name}' is providing the required output.")
+        run, output, item = paired[index]
+        return self._data["runs"][run][output][item]
+
+
+class LegacyNode:
+    """`_node["Node"]`: n8n's older accessor, which reads the item at the current item's index
+    (no pairing) of the node's last run."""
+
+    def __init__(self, reference, user_input):
+        self._reference = reference
+        self._input = user_input
+
+    def _current(self):
+        reference = self._reference
+        items = reference.output_items() if reference.isExecuted else []
+        if not items:
+            raise ExpressionError(f"Node '{reference.name}' hasn't been executed")
+        index = self._input.index
+        if index >= len(items):
+            raise ExpressionError(f'"{reference.name}" node has {len(items)} item(s) but you\'re '
+                                  f"trying to access item {index}")
+        return items[index]
+
+    @property
+    def json(self):
+        return self._current()["json"]
+
+    data = json
+
+    @property
+    def binary(self):
+        """The item's binary properties without their data, as in n8n."""
+        binary = self._current().get("binary") or {}
+        return JsonDict({key: JsonDict({k: v for k, v in value.items() if k != "data"})
+                         for key, value in binary.items()})
+
+    @property
+    def parameter(self):
+        return self._reference.params
+
+    @property
+    def context(self):
+        return self._reference.context
+
+    @property
+    def runIndex(self):
+        return len(self._reference._data["runs"]) - 1
+
+
+class Nodes:
+    """The nodes the code may read, by name: `_('X')`, `_node['X']`, `_node.X`, `_items('X')`."""
+
+    def __init__(self, request, user_input):
+        self._names = set(request.get("node_names") or ())
+        self._data = request.get("nodes") or {}
+        self._input = user_input
+
+    def get(self, name):
+        if not isinstance(name, str) or not name:
+            raise ExpressionError("When calling _(), please specify a node")
+        if name not in self._names:
+            raise ExpressionError(f"Referenced node doesn't exist: no node called '{name}' in "
+                                  "this workflow")
+        if name not in self._data:
+            raise ExpressionError(f"Node '{name}' was named in a way that can't be seen before "
+                                  f"the code runs; write _('{name}') in the code")
+        return NodeReference(name, self._data[name], self._input)
+
+
+class NodeMap:
+    """`_node`: `_node['X']` and `_node.X`."""
+
+    def __init__(self, nodes, user_input):
+        self._nodes = nodes
+        self._input = user_input
+
+    def __getitem__(self, name):
+        return LegacyNode(self._nodes.get(name), self._input)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
 
 
 class Console(io.TextIOBase):
@@ -173,32 +382,44 @@ def compile_code(code, names):
 
 
 def clock(context):
-    """`_now` and `_today` in the workflow's time zone, `_now` fixed by now_ms when given."""
+    """`_now` and `_today` in the workflow's time zone, `_now` fixed by now_ms when given. Both
+    have millisecond precision, as Luxon's DateTime has."""
     zone = context.get("timezone") or "UTC"
-    if zone == "UTC":
+    if zone.lower() in FIXED_UTC_ZONES:
         tz = timezone.utc
     else:
         from zoneinfo import ZoneInfo  # only when needed: it costs start-up time
         tz = ZoneInfo(zone)
     now_ms = context.get("now_ms")
-    now = datetime.now(tz) if now_ms is None else datetime.fromtimestamp(now_ms / 1000, tz)
+    if now_ms is None:
+        now_ms = time.time_ns() // 1_000_000
+    utc = EPOCH + timedelta(milliseconds=now_ms)
+    now = LuxonDateTime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
+                        utc.microsecond, tzinfo=timezone.utc).astimezone(tz)
     return now, now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def namespace_for(request, user_input):
     context = request["context"]
     now, today = clock(context)
+    nodes = Nodes(request, user_input)
     names = {
         "__name__": "__code__",
         "__builtins__": __builtins__,
         "_input": user_input,
+        "_": nodes.get,
+        "_node": NodeMap(nodes, user_input),
         "_workflow": context.get("workflow") or JsonDict(),
         "_execution": context.get("execution") or JsonDict(),
         "_vars": context.get("vars") or JsonDict(),
         "_runIndex": context.get("run_index", 0),
+        "_mode": context.get("mode"),
+        "_prevNode": context.get("prev_node") or JsonDict(name=None, outputIndex=None,
+                                                          runIndex=None),
         "_now": now,
         "_today": today,
     }
+    user_input.all()._nodes = nodes
     if request["mode"] != EACH_ITEM:
         names["_items"] = names["items"] = user_input.all()
     return names
@@ -206,7 +427,7 @@ def namespace_for(request, user_input):
 
 def run(request, console):
     """Returns the reply's key ("result", "results" or "error") and its value as JSON text."""
-    user_input = Input(request["items"])
+    user_input = Input(ItemList(request["items"]))
     try:
         function = compile_code(request["code"], namespace_for(request, user_input))
     except SyntaxError as error:
@@ -236,7 +457,7 @@ def run_each_item(function, user_input, request):
     names = function.__globals__
     parts = []
     for index, item in enumerate(user_input.all()):
-        user_input.current = item
+        user_input.index = index
         names["item"] = names["_item"] = item
         names["_json"] = item["json"]
         names["_itemIndex"] = index
@@ -264,7 +485,7 @@ def to_json(value, path):
 
 def find_non_json(value, path, parents):
     """Where `value` stops being JSON, as a sentence, or None if it is JSON."""
-    if value is None or isinstance(value, (str, bool, int)):
+    if value is None or isinstance(value, (str, bool, int, LuxonDateTime)):
         return None
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
