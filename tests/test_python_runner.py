@@ -523,3 +523,70 @@ def test_dates_of_the_code_itself_stay_non_json():
         "import datetime\nreturn [{'when': datetime.datetime.now()}]").message
     assert jsons(run("import datetime\nreturn {'tomorrow': _today + datetime.timedelta(days=1)}"))\
         == [{"tomorrow": "2023-11-15T00:00:00.000Z"}]
+
+
+# -- the same answers as the JavaScript Code node -------------------------------------------------
+
+TWIN_EXPRESSIONS = [
+    ("_input.first()", "$input.first()"),
+    ("_input.first().json.name", "$input.first().json.name"),
+    ("_input.item", "$input['item']"),
+    ("_input.last()", "$input.last()"),
+    ("_input.all()", "$input.all()"),
+    ("_('Start').params", "$('Start').params"),
+    ("_('Start').context", "$('Start').context"),
+    ("_('Start').item", "$('Start')['item']"),
+    ("_('Start').first()", "$('Start').first()"),
+    ("_('Start').pairedItem()", "$('Start').pairedItem()"),
+    ("_('Start').itemMatching(0)", "$('Start').itemMatching(0)"),
+    ("_('Start').itemMatching(2)", "$('Start').itemMatching(2)"),
+    ("_('Start').first().json.name", "$('Start').first().json.name"),
+    ("_('Start').last()", "$('Start').last()"),
+    ("_('Start').all()", "$('Start').all()"),
+    ("_('People').all()", "$('People').all()"),
+    ("_node['People'].json", "$node['People'].json"),
+    ("_items('People')", "$items('People')"),
+    ("_mode", "$mode"),
+    ("_runIndex", "$runIndex"),
+    ("_today", "$today"),
+    ("_prevNode", "$prevNode"),
+    ("_execution.mode", "$execution.mode"),
+]
+
+
+def test_python_expressions_give_what_their_javascript_twins_give():
+    """n8n's Code.python.json checks these pairs; here both run in one workflow:
+    Trigger → People (Code, 3 items) → Start (no-op) → Python and JavaScript (Code)."""
+    from app.engine.execute import run_workflow
+    from app.nodes import load_all
+
+    load_all()
+    python = "return [\n" + "".join(f"    {{'data': {p}}},\n" for p, _ in TWIN_EXPRESSIONS) + "]"
+    javascript = "return [\n" + "".join(f"  {{data: {j}}},\n" for _, j in TWIN_EXPRESSIONS) + "];"
+    people = "return [{name: 'ada', n: 1}, {name: 'bob', n: 2}, {name: 'cy', n: 3}];"
+
+    def code(name, y, **parameters):
+        return {"name": name, "type": "n8n-nodes-base.code", "typeVersion": 2, "position": [600, y],
+                "parameters": {"mode": ALL, **parameters}}
+
+    workflow = {"name": "twins", "settings": {"timezone": "Asia/Tokyo"}, "nodes": [
+        {"name": "Trigger", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1,
+         "position": [0, 0], "parameters": {}},
+        {**code("People", 0, jsCode=people), "position": [200, 0]},
+        {"name": "Start", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [400, 0],
+         "parameters": {}},
+        code("Python", 0, language="python", pythonCode=python),
+        code("JavaScript", 200, jsCode=javascript),
+    ], "connections": {
+        "Trigger": {"main": [[{"node": "People", "type": "main", "index": 0}]]},
+        "People": {"main": [[{"node": "Start", "type": "main", "index": 0}]]},
+        "Start": {"main": [[{"node": "Python", "type": "main", "index": 0},
+                            {"node": "JavaScript", "type": "main", "index": 0}]]},
+    }}
+    result = run_workflow(workflow, now=1_700_000_000_123)
+    assert result.status == "success", result.error
+    [python_items] = result.run_data["Python"][0].outputs
+    [javascript_items] = result.run_data["JavaScript"][0].outputs
+    for (expression, _), mine, theirs in zip(TWIN_EXPRESSIONS, python_items, javascript_items):
+        assert json.dumps(mine) == json.dumps(theirs), expression
+    assert len(python_items) == len(javascript_items) == len(TWIN_EXPRESSIONS)

@@ -92,13 +92,19 @@ class Code(NodeType):
 # -- Python ------------------------------------------------------------------------------------------
 def _run_python(ctx, mode):
     data = ctx.expressions.data
-    context = {"workflow": data.workflow, "execution": data.execution, "vars": data.variables,
-               "now_ms": data.now_ms, "timezone": data.timezone, "node": ctx.node.name,
-               "run_index": ctx.run_index}
+    execution_mode = data.execution.get("mode")
+    context = {
+        # As `$execution.mode` in JavaScript: n8n says "test" for manual runs.
+        "execution": {**data.execution, "mode": "test" if execution_mode == "manual" else "production"},
+        "workflow": data.workflow, "vars": data.variables, "now_ms": data.now_ms, "timezone": data.timezone,
+        "node": ctx.node.name, "run_index": ctx.run_index, "mode": execution_mode, "prev_node": data.prev_node,
+    }
+    nodes = ctx.workflow.nodes if ctx.workflow else {}
     try:
         result = run_python(ctx.get_param("pythonCode"), mode, ctx.input_items(), context=context,
                             timeout_s=PYTHON_TIMEOUT_S, memory_mb=PYTHON_MEMORY_MB,
-                            continue_on_fail=ctx.continue_on_fail)
+                            continue_on_fail=ctx.continue_on_fail, proxy=data.proxy,
+                            parameters={name: node.parameters for name, node in nodes.items()})
     except PythonCodeError as error:
         ctx.console.extend(error.console)
         if ctx.continue_on_fail and mode == ALL_ITEMS:
