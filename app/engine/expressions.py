@@ -10,17 +10,15 @@ time the sandbox asks for the node and the call is repeated with its data.
 The sandbox itself (variables, extension functions, hardening) is app/engine/js/runtime.js; the
 isolates and their pool are app/engine/expression_v8.py.
 """
-import gc
 import json
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from app.engine.errors import ExpressionError
 from app.engine.expression_template import (
     ITEM_ACCESS, PAIRED_ACCESS, ParameterTemplate, is_expression, json_fields, referenced_nodes,
 )
+from app.engine.gc_pause import paused_gc
 from app.engine.expression_v8 import SAFE_HEAP_LIMIT_MB, SandboxError, SandboxMemoryError, SandboxTimeout, pool
 
 __all__ = ["CodeOutcome", "ExpressionEngine", "ExpressionSession", "ResolvedValues", "is_expression"]
@@ -73,30 +71,6 @@ class ExpressionEngine:
         return ExpressionSession(self, data)
 
 
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def _gc_paused():
-    """Decoding and copying 100,000 items creates millions of small acyclic objects; without this
-    the cyclic garbage collector runs dozens of times over them and doubles the cost."""
-    global _gc_pausers, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pausers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pausers += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
-
-
 class ExpressionSession:
     """Expression evaluation for one node run; holds one V8 context until `close()`."""
 
@@ -131,14 +105,14 @@ class ExpressionSession:
         errors = {}
         if code_slots:
             text = self._exchange({"op": "evaluate", "exprs": code_slots}, code_slots, parameter_name)
-            with _gc_paused():
+            with paused_gc():
                 answer = json.loads(text)
             results = dict(zip(code_slots, answer["v"]))
             for item_index, slot, info in answer["e"]:
                 errors.setdefault(item_index, self._error(info, parameter_name, item_index, code_slots[slot]))
         # "=text" without {{ }} is just the text.
         slot_values = [results[slot] if slot in results else [slot[1:]] * count for slot in template.slots]
-        with _gc_paused():
+        with paused_gc():
             values = template.build(slot_values)
         # A plain list unless some item failed: list indexing stays at C speed for the common case.
         return ResolvedValues(values, errors) if errors else values
@@ -150,7 +124,7 @@ class ExpressionSession:
         header = {"op": "runCode", "code": js_code, "stopOnError": stop_on_error,
                   "mode": "each" if mode == "runOnceForEachItem" else "all"}
         text = self._exchange(header, [js_code], "jsCode", code=True)
-        with _gc_paused():
+        with paused_gc():
             answer = json.loads(text)
         results = [self._outcome(entry) for entry in answer["results"]]
         return results, answer["console"]
@@ -202,7 +176,7 @@ class ExpressionSession:
             message["session"] = self._meta()
         lines = [None]
         message["load"] = []
-        with _gc_paused():
+        with paused_gc():
             for key in dict.fromkeys(loads):
                 kind, _, name = key.partition(":")
                 message["load"].append(["node" if kind == "paired" else kind, name, len(lines)])

@@ -21,6 +21,7 @@ from app.engine.context import CancelToken, ExpressionData, NodeExecutionContext
 from app.engine.errors import (
     ExecutionError, NodeError, WorkflowCanceled, WorkflowNotRunnable, WorkflowTimeout,
 )
+from app.engine.gc_pause import paused_gc
 from app.engine.graph import Graph
 from app.engine.registry import registry as default_registry
 from app.engine.run_data import DataProxy, NodeRun, now_ms, run_data_to_json
@@ -32,12 +33,17 @@ WAIT_BETWEEN_TRIES_MAX_MS = 5000
 _PAIRED = []
 
 
+def _paired_refs(count):
+    """The shared {"item": i} dicts for i < count."""
+    if len(_PAIRED) < count:
+        _PAIRED.extend({"item": i} for i in range(len(_PAIRED), count))
+    return _PAIRED
+
+
 def _paired(index, input_index=0):
     if input_index:
         return {"item": index, "input": input_index}
-    while len(_PAIRED) <= index:
-        _PAIRED.append({"item": len(_PAIRED)})
-    return _PAIRED[index]
+    return _paired_refs(index + 1)[index]
 
 
 @dataclass
@@ -282,32 +288,9 @@ class WorkflowRunner:
     # -- the loop --------------------------------------------------------------------------------
     def run(self):
         started = time.time()
-        error = None
-        status = "success"
         try:
-            self._prepare()
-            self.hooks.workflow_started(self)
-            last_try = None
-            while True:
-                self._check_stop()
-                choice = choose_next(self.stack, self.waiting, self.graph, self.settings, self.node_types)
-                if choice is None:
-                    break
-                self._take(choice)
-                entry = choice.entry
-                run_index = entry.run_index if entry.run_index is not None else len(self.run_data.get(entry.node, []))
-                current_try = (entry.node, run_index)
-                if current_try == last_try:
-                    raise ExecutionError("Stopped execution because it seems to be in an endless loop")
-                if self.run_filter is not None and entry.node not in self.run_filter:
-                    continue
-                if not self._ensure_input_data(entry):
-                    last_try = current_try
-                    continue
-                if not self._run_entry(entry, run_index):
-                    status = "error"
-                    error = self._failed_error
-                    break
+            with paused_gc():
+                status, error = self._loop()
         except (WorkflowCanceled, WorkflowTimeout) as exc:
             status, error = "canceled", exc.to_json()
         except ExecutionError as exc:
@@ -318,6 +301,30 @@ class WorkflowRunner:
         result = ExecutionResult(status, self.run_data, self.last_node, error, started, time.time())
         self.hooks.workflow_finished(result)
         return result
+
+    def _loop(self):
+        """Run nodes until nothing is left to run; returns (status, error)."""
+        self._prepare()
+        self.hooks.workflow_started(self)
+        last_try = None
+        while True:
+            self._check_stop()
+            choice = choose_next(self.stack, self.waiting, self.graph, self.settings, self.node_types)
+            if choice is None:
+                return "success", None
+            self._take(choice)
+            entry = choice.entry
+            run_index = entry.run_index if entry.run_index is not None else len(self.run_data.get(entry.node, []))
+            current_try = (entry.node, run_index)
+            if current_try == last_try:
+                raise ExecutionError("Stopped execution because it seems to be in an endless loop")
+            if self.run_filter is not None and entry.node not in self.run_filter:
+                continue
+            if not self._ensure_input_data(entry):
+                last_try = current_try
+                continue
+            if not self._run_entry(entry, run_index):
+                return "error", self._failed_error
 
     def _check_stop(self):
         if self.cancel_token.cancelled:
@@ -665,7 +672,11 @@ def _with_lineage(inputs):
         if data is None:
             stamped.append(None)
             continue
-        stamped.append([{**item, "pairedItem": _paired(i, input_index)} for i, item in enumerate(data)])
+        if input_index:
+            stamped.append([{**item, "pairedItem": {"item": i, "input": input_index}} for i, item in enumerate(data)])
+        else:
+            refs = _paired_refs(len(data))
+            stamped.append([{**item, "pairedItem": refs[i]} for i, item in enumerate(data)])
     return stamped
 
 
