@@ -539,3 +539,38 @@ def test_garbage_collection_is_enabled_again(evaluate):
 def test_contexts_are_created_lazily():
     assert ExpressionEngine().session(expression_data(items_of({})))._context is None
     assert pool._pid is not None
+
+
+def test_sessions_in_parallel_threads(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(n):
+        session = engine.session(expression_data(items_of(*({"n": n * 1000 + i} for i in range(50)))))
+        try:
+            return session.evaluate("p", "={{ $json.n * 2 }}")
+        finally:
+            session.close()
+
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        results = list(executor.map(work, range(8)))
+    assert results == [[(n * 1000 + i) * 2 for i in range(50)] for n in range(8)]
+
+
+def test_other_nodes_parameters_and_context(engine):
+    """$('X').params and $node["X"].context read what the run provides alongside ExpressionData."""
+    from types import SimpleNamespace
+
+    run_data, source, current = chain()
+    data = expression_data(current, run_data=run_data, source=source,
+                           prev_node={"name": "A", "outputIndex": 0, "runIndex": 0})
+    data.nodes = {"Trigger": SimpleNamespace(parameters={"limit": 3}), "A": SimpleNamespace(parameters={"x": 1})}
+    data.node_states = {"A": {"noItemsLeft": True}}
+    session = engine.session(data)
+    try:
+        assert session.evaluate("p", "={{ $('Trigger').params.limit }}") == [3, 3]
+        assert session.evaluate("p", "={{ $node['Trigger'].parameter.limit }}") == [3, 3]
+        assert session.evaluate("p", "={{ $node['A'].context['noItemsLeft'] }}") == [True, True]
+        assert session.evaluate("p", "={{ [$input.params.x, $input.context.noItemsLeft] }}") == [[1, True]] * 2
+        assert session.evaluate("p", "={{ $('Trigger').context }}") == [{}, {}]
+    finally:
+        session.close()

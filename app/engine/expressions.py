@@ -254,6 +254,7 @@ class ExpressionSession:
             "vars": data.variables, "prevNode": data.prev_node, "mode": mode,
             "parameters": data.node_parameters,
             "prevNodeParameters": _node_parameters(data, prev["name"]) if prev.get("name") else None,
+            "prevNodeContext": _node_context(data, prev["name"]) if prev.get("name") else None,
         }
 
     def _node_payload(self, name, paired):
@@ -264,6 +265,7 @@ class ExpressionSession:
         payload = {
             "exists": True, "executed": bool(runs), "runs": [run.outputs or [] for run in runs],
             "branch": self._branch_toward(name), "params": _node_parameters(self._data, name),
+            "context": _node_context(self._data, name),
         }
         if paired and runs:
             payload["paired"] = self._paired_references(name, runs)
@@ -334,8 +336,15 @@ def _columns(jsons, fields):
 
 
 def _node_parameters(data, name):
+    """Another node's parameters ($('X').params, $node["X"].parameter). ExpressionData does not
+    carry the workflow's nodes yet (`nodes`, name → Node, is requested); until then they are {}."""
     if name == data.node_name:
         return data.node_parameters
-    # DataProxy may offer other nodes' parameters ($('X').params, $node["X"].parameter).
-    lookup = getattr(data.proxy, "node_parameters", None)
-    return lookup(name) if lookup else {}
+    node = (getattr(data, "nodes", None) or {}).get(name)
+    return node.parameters if node is not None else {}
+
+
+def _node_context(data, name):
+    """n8n's node context ($node["X"].context), which nodes such as Loop Over Items keep between
+    runs: the runner's per-node state, once ExpressionData carries it (`node_states` is requested)."""
+    return (getattr(data, "node_states", None) or {}).get(name) or {}

@@ -136,7 +136,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
       all(branch, run) { return outputItems(executed(), name, branch, run); },
       get isExecuted() { return node.executed; },
       get params() { return node.params; },
-      get context() { return {}; },
+      get context() { return node.context; },
     });
   }
 
@@ -159,7 +159,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
       get data() { return current().json; },
       get binary() { return withoutData(current().binary); },
       get parameter() { return node.params; },
-      get context() { return {}; },
+      get context() { return node.context; },
       get runIndex() { return node.runs.length - 1; },
     });
   }
@@ -190,7 +190,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
       return items[items.length - 1];
     },
     get params() { return S.meta.prevNodeParameters ?? {}; },
-    get context() { return {}; },
+    get context() { return S.meta.prevNodeContext ?? {}; },
   });
 
   function $items(name, output, run) {
