@@ -104,6 +104,12 @@ class NodeExecutionContext:
     def input_count(self):
         return len(self._inputs)
 
+    def input_source(self, input_index=0):
+        """Where input `input_index` came from (n8n's getInputSourceData): {"previousNode",
+        "previousNodeOutput", "previousNodeRun"}, or None for the start node."""
+        source = self._expression_data.proxy.source or []
+        return source[input_index] if input_index < len(source) else None
+
     # -- parameters ----------------------------------------------------------------------------
     def raw_param(self, name, default=_MISSING):
         """The parameter as written (dotted paths reach into collections); missing → `default`,

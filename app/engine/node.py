@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 PROPERTY_TYPES = (
     "string", "number", "boolean", "options", "multiOptions", "collection", "fixedCollection",
     "json", "code", "dateTime", "color", "filter", "assignmentCollection", "notice", "hidden",
-    "resourceLocator", "credentials",
+    "resourceLocator", "resourceMapper", "workflowSelector", "credentials",
 )
 GROUPS = ("trigger", "flow", "transform", "core", "integration")
 
@@ -119,6 +119,9 @@ class NodeType:
     is_trigger = False
     # Nodes that only decorate the canvas (sticky notes) are never executed.
     executable = True
+    # n8n's requiredInputs (v1 order): before a waiting multi-input node runs with partial input,
+    # how many inputs (an int) or which inputs (a list of indexes) must have data; None: any.
+    required_inputs = None
 
     @property
     def default_version(self):
@@ -130,6 +133,10 @@ class NodeType:
 
     def input_count(self, node):
         return len(self.inputs)
+
+    def required_inputs_for(self, node):
+        """`required_inputs` for this node's parameters (Merge: Choose Branch needs both inputs)."""
+        return self.required_inputs
 
     def execute(self, ctx):
         raise NotImplementedError

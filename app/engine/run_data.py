@@ -59,15 +59,16 @@ def run_data_from_json(data):
 
 
 def _paired_refs(item):
-    """The (item index, input index) pairs an item says it came from."""
+    """The (item index, input index, source overwrite) references an item says it came from. A
+    reference may name its source explicitly: Loop Over Items hands out items an earlier run of it
+    received, so their lineage continues there, not at the node that looped back."""
     paired = item.get("pairedItem")
     if paired is None:
         return []
-    if isinstance(paired, int):
-        return [(paired, 0)]
-    if isinstance(paired, dict):
-        return [(paired.get("item", 0), paired.get("input") or 0)]
-    return [(p, 0) if isinstance(p, int) else (p.get("item", 0), p.get("input") or 0) for p in paired]
+    entries = paired if isinstance(paired, list) else [paired]
+    return [(entry, 0, None) if isinstance(entry, int)
+            else (entry.get("item", 0), entry.get("input") or 0, entry.get("sourceOverwrite"))
+            for entry in entries]
 
 
 class DataProxy:
@@ -109,8 +110,10 @@ class DataProxy:
         if name not in self.node_names:
             raise ExpressionError(f'Referenced node "{name}" does not exist')
 
-    def _trace(self, source, item_index, target):
-        """Walk pairedItem links from item `item_index` of `source`'s output back to `target`."""
+    def _trace(self, source, item_index, target, depth=0):
+        """Walk pairedItem links from item `item_index` of `source`'s output back to `target`.
+        An item made of several (Merge) is followed along each of them, as in n8n: the answer
+        is the one item they lead to, or None when they lead nowhere or to different items."""
         seen = 0
         while source is not None:
             node = source["previousNode"]
@@ -121,18 +124,25 @@ class DataProxy:
             run = runs[run_index]
             outputs = run.outputs or []
             output = source.get("previousNodeOutput") or 0
-            items = outputs[output] if output < len(outputs) else []
+            items = (outputs[output] or []) if output < len(outputs) else []
             if item_index >= len(items):
                 return None
             item = items[item_index]
             if node == target:
                 return item
-            refs = _paired_refs(item)
-            if not refs:
-                return None
-            item_index, input_index = refs[0]
-            source = run.source[input_index] if input_index < len(run.source) else None
+            refs = [(index, overwrite or (run.source[input_index] if input_index < len(run.source) else None))
+                    for index, input_index, overwrite in _paired_refs(item)]
+            if len(refs) != 1:
+                return self._trace_each(refs, target, depth)
+            (item_index, source), = refs
             seen += 1
             if seen > 10_000:
                 return None
         return None
+
+    def _trace_each(self, refs, target, depth):
+        if depth > 100:
+            return None
+        found = [self._trace(source, index, target, depth + 1) for index, source in refs if source is not None]
+        distinct = {id(item): item for item in found if item is not None}
+        return next(iter(distinct.values())) if len(distinct) == 1 else None
