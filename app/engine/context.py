@@ -51,6 +51,8 @@ class ExpressionData:
     variables: dict = field(default_factory=dict)
     # Fixed "now" in epoch milliseconds, for reproducible runs and tests; None = the real clock.
     now_ms: int | None = None
+    # Every node's state for this execution, by node name ($node["Loop"].context reads it).
+    node_states: dict = field(default_factory=dict)
 
 
 class CancelToken:

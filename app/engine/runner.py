@@ -103,7 +103,8 @@ def choose_next(stack, waiting, graph, settings, node_types):
         if any(parent in waiting for parent in graph.ancestors(name)):
             continue
         node_type = node_types.get(name)
-        required = getattr(node_type, "required_inputs", None) if settings.get("executionOrder") == "v1" else None
+        required = node_type.required_inputs_for(graph.workflow.nodes[name]) \
+            if node_type is not None and settings.get("executionOrder") == "v1" else None
         first = min(slots)
         slot = slots[first]
         with_data = [i for i, data in enumerate(slot["inputs"]) if data is not None]
@@ -496,6 +497,7 @@ class WorkflowRunner:
                        "outputIndex": first_source.get("previousNodeOutput") or 0,
                        "runIndex": first_source.get("previousNodeRun") or 0} if first_source else None,
             timezone=self.settings.get("timezone") or "UTC", variables=self.variables, now_ms=self.now,
+            node_states=self.node_states,
         )
         return NodeExecutionContext(
             node=node, node_type=node_type, inputs=[data or [] for data in inputs], run_index=run_index,
