@@ -3,7 +3,9 @@ builder that makes one resolved copy of the value per item from each slot's list
 
 Parts without expressions are shared between the copies rather than copied. For large item
 counts (100,000 items through a Set node's `assignments`) a per-item recursive copy costs several
-Python calls per item, so the builder is generated as a single list comprehension instead.
+Python calls per item, so the builder is generated as one loop over the items instead: each
+container on the way to an expression is a `dict.copy()` (the fastest copy of a small dict)
+with its resolved entries assigned.
 """
 import re
 
@@ -74,45 +76,61 @@ class ParameterTemplate:
         """One resolved copy of the raw value per item; slot_values[k][i] is slot k for item i."""
         if isinstance(self.raw, str):
             return list(slot_values[0])
-        constants = []
-        expression = self._source(self.raw, constants)
-        names = [f"v{k}" for k in range(len(self.slots))]
-        if len(names) == 1:
-            loop = "for v0 in S[0]"
-        else:
-            loop = f"for ({', '.join(names)},) in zip(*S)"
-        code = compile(f"[{expression} {loop}]", "<parameter template>", "eval")
-        return eval(code, {"__builtins__": {}, "zip": zip, "S": slot_values, "C": constants})
+        builder = _Builder(self._slot_of)
+        root = builder.emit(self.raw)
+        names = ", ".join(f"v{k}" for k in range(len(self.slots)))
+        loop = "for v0 in S[0]:" if len(self.slots) == 1 else f"for {names} in zip(*S):"
+        body = "\n        ".join([*builder.lines, f"append({root})"])
+        source = (f"def build(S, C):\n    {builder.bindings()}\n    out = []\n    append = out.append\n"
+                  f"    {loop}\n        {body}\n    return out\n")
+        namespace = {"__builtins__": {}, "zip": zip}
+        exec(compile(source, "<parameter template>", "exec"), namespace)
+        return namespace["build"](slot_values, builder.constants)
 
-    def _source(self, value, constants):
-        """Python source of an expression building `value` for one item; None when it is static."""
+
+class _Builder:
+    """Generates the statements that build one item's copy: returns, for a value, the name of the
+    local holding its copy (`t3`), of its slot value (`v0`), or None when it is static."""
+
+    def __init__(self, slot_of):
+        self._slot_of = slot_of
+        self.constants = []
+        self.lines = []
+
+    def constant(self, value):
+        self.constants.append(value)
+        return f"c{len(self.constants) - 1}"
+
+    def bindings(self):
+        """Constants as locals, so the loop reads them without lookups."""
+        return "; ".join(f"c{i} = C[{i}]" for i in range(len(self.constants))) or "pass"
+
+    def emit(self, value):
         if isinstance(value, str):
             slot = self._slot_of.get(value)
             return None if slot is None else f"v{slot}"
         if isinstance(value, dict):
-            return self._dict_source(value, constants)
+            return self._emit_dict(value)
         if isinstance(value, list):
-            return self._list_source(value, constants)
+            return self._emit_list(value)
         return None
 
-    def _dict_source(self, value, constants):
-        dynamic = []
-        for key, child in value.items():
-            source = self._source(child, constants)
-            if source is not None:
-                constants.append(key)
-                dynamic.append(f"C[{len(constants) - 1}]: {source}")
+    def _emit_dict(self, value):
+        dynamic = [(key, name) for key, name in ((key, self.emit(child)) for key, child in value.items()) if name]
         if not dynamic:
             return None
-        constants.append(value)
-        # Re-assigning an existing key keeps its position, so key order is preserved.
-        return f"{{**C[{len(constants) - 1}], {', '.join(dynamic)}}}"
+        target = f"t{len(self.lines)}"
+        # Assigning an existing key keeps its position, so the copy keeps the key order.
+        self.lines.append(f"{target} = {self.constant(value)}.copy()")
+        for key, name in dynamic:
+            self.lines.append(f"{target}[{self.constant(key)}] = {name}")
+        return target
 
-    def _list_source(self, value, constants):
-        sources = [self._source(child, constants) for child in value]
-        if all(source is None for source in sources):
+    def _emit_list(self, value):
+        names = [self.emit(child) for child in value]
+        if not any(names):
             return None
-        constants.append(value)
-        base = len(constants) - 1
-        parts = [source if source is not None else f"C[{base}][{i}]" for i, source in enumerate(sources)]
-        return f"[{', '.join(parts)}]"
+        parts = [name or self.constant(child) for name, child in zip(names, value)]
+        target = f"t{len(self.lines)}"
+        self.lines.append(f"{target} = [{', '.join(parts)}]")
+        return target
