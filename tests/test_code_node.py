@@ -270,5 +270,6 @@ def test_description_follows_n8n():
     node = Code()
     assert node.type == "code" and node.versions == (1, 2) and node.group == "transform" and node.icon == "code"
     assert node.default_for("language", {}, 1) == "javaScript"
-    assert "$input.item" in node.default_for("jsCode", {"mode": EACH, "language": "javaScript"}, 2)
-    assert "$input.all()" in node.default_for("jsCode", {"mode": ALL, "language": "javaScript"}, 2)
+    assert node.default_for("jsCode", {"mode": EACH, "language": "javaScript"}, 2) == ""
+    samples = {prop.placeholder for prop in node.properties if prop.name == "jsCode"}
+    assert any("$input.item" in sample for sample in samples) and any("$input.all()" in s for s in samples)

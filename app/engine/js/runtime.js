@@ -411,7 +411,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
   }
 
   // JSON.stringify fails on BigInt and cycles; only then pay for checking value by value.
-  function stringifyValues(values, errors, slotOf) {
+  function stringifyValues(values, errors) {
     try {
       return JSON.stringify({ v: values, e: errors });
     } catch {
@@ -420,7 +420,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
           JSON.stringify(value);
         } catch (error) {
           list[index] = null;
-          errors.push(slotOf(slot, index, describeError(error)));
+          errors.push([index, slot, describeError(error)]);
         }
       }));
       return JSON.stringify({ v: values, e: errors });
@@ -447,7 +447,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
       }
       values.push(out);
     }
-    return stringifyValues(values, errors, (slot, index, info) => [index, slot, info]);
+    return stringifyValues(values, errors);
   }
 
   // Virtual timers: user code may wait on setTimeout, but time does not pass in the sandbox; the

@@ -36,9 +36,11 @@ _item["json"]["my_new_field"] = 1
 return _item"""
 
 
-def _code_property(name, display_name, language, mode, default, show):
+def _code_property(name, display_name, language, mode, sample, show):
+    """As in n8n the code defaults to empty; the editor offers the sample (n8n's editor inserts it
+    into a new node)."""
     return Property(
-        name, display_name, "code", default=default, no_data_expression=True,
+        name, display_name, "code", default="", placeholder=sample, no_data_expression=True,
         type_options={"editorLanguage": language},
         display_options={"show": {**show, "mode": [mode]}},
     )
