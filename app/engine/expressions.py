@@ -346,5 +346,5 @@ def _node_parameters(data, name):
 
 def _node_context(data, name):
     """n8n's node context ($node["X"].context), which nodes such as Loop Over Items keep between
-    runs: the runner's per-node state, once ExpressionData carries it (`node_states` is requested)."""
+    runs: the runner's per-node state."""
     return data.node_states.get(name) or {}
