@@ -273,3 +273,22 @@ def test_description_follows_n8n():
     assert node.default_for("jsCode", {"mode": EACH, "language": "javaScript"}, 2) == ""
     samples = {prop.placeholder for prop in node.properties if prop.name == "jsCode"}
     assert any("$input.item" in sample for sample in samples) and any("$input.all()" in s for s in samples)
+
+
+def test_output_json_cannot_hold_fails_its_run():
+    code = "return $json.value === 2 ? {json: {big: 10n}} : {json: {ok: $itemIndex}};"
+    output, _, _ = run(code, items_of({"value": 1}, {"value": 2}, {"value": 3}), mode=EACH,
+                       on_error="continueRegularOutput")
+    assert output[0] == {"json": {"ok": 0}, "pairedItem": {"item": 0}}
+    assert output[1]["pairedItem"] == {"item": 1} and "BigInt" in output[1]["json"]["error"]
+    assert output[2] == {"json": {"ok": 2}, "pairedItem": {"item": 2}}
+    with pytest.raises(NodeError, match=r"(?s)circular.*\[item 1\]"):
+        run("const a = {}; a.a = a;\nreturn [{json: {}}, {json: a}];")
+
+
+def test_continue_on_fail_keeps_failed_runs_in_place():
+    code = "if ($itemIndex % 2) throw new Error('odd');\nreturn {json: {i: $itemIndex}};"
+    output, _, _ = run(code, items_of(*({} for _ in range(5))), mode=EACH, on_error="continueRegularOutput")
+    assert [item.get("json") for item in output] == [
+        {"i": 0}, {"error": "odd [line 1, for item 1]"}, {"i": 2}, {"error": "odd [line 1, for item 3]"}, {"i": 4}]
+    assert [item["pairedItem"]["item"] for item in output] == [0, 1, 2, 3, 4]

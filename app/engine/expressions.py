@@ -21,7 +21,7 @@ from app.engine.expression_template import (
 from app.engine.gc_pause import paused_gc
 from app.engine.expression_v8 import SAFE_HEAP_LIMIT_MB, SandboxError, SandboxMemoryError, SandboxTimeout, pool
 
-__all__ = ["CodeOutcome", "ExpressionEngine", "ExpressionSession", "ResolvedValues", "is_expression"]
+__all__ = ["CodeRun", "ExpressionEngine", "ExpressionSession", "ResolvedValues", "is_expression"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
 # How often one request may come back asking for more data before we give up.
@@ -51,15 +51,17 @@ class ResolvedValues(list):
         return super().__iter__()
 
 
-@dataclass(frozen=True)
-class CodeOutcome:
-    """What one call of Code node JavaScript produced, already checked and normalised with n8n's
-    rules: kind "output" (the items of an all-items run, or the one item of an each-item run),
-    "none" (an each-item run returned null) or "error" (a dict with `message` and, when known,
-    `name`, `line`, `description`, `itemIndex`, and `validation` when the return value was wrong)."""
-    kind: str
-    value: object = None
-    error: dict | None = None
+@dataclass
+class CodeRun:
+    """What Code node JavaScript produced, checked and normalised with n8n's rules.
+
+    `items`: the output items (in each-item mode one per run that returned an item, paired to
+    it). `errors`: one (position in `items`, item index or None, error) per failed run, in order;
+    an error is a dict with `message` and, when known, `name`, `line`, `description`,
+    `itemIndex`, and `validation` when the code returned something that is not items."""
+    items: list
+    errors: list
+    console: list
 
 
 class ExpressionEngine:
@@ -119,15 +121,14 @@ class ExpressionSession:
 
     def run_code(self, js_code, mode, *, stop_on_error=True):
         """Run Code node JavaScript once (runOnceForAllItems) or once per item
-        (runOnceForEachItem), all inside one V8 request. Returns (outcomes, console lines): one
-        CodeOutcome per run, stopping after the first error when `stop_on_error`."""
+        (runOnceForEachItem), all inside one V8 request; stops after the first failed run when
+        `stop_on_error`. Returns a CodeRun."""
         header = {"op": "runCode", "code": js_code, "stopOnError": stop_on_error,
                   "mode": "each" if mode == "runOnceForEachItem" else "all"}
         text = self._exchange(header, [js_code], "jsCode", code=True)
         with paused_gc():
             answer = json.loads(text)
-        results = [self._outcome(entry) for entry in answer["results"]]
-        return results, answer["console"]
+        return CodeRun(answer["items"], answer["errors"], answer["console"])
 
     def close(self):
         context, self._context = self._context, None
@@ -234,9 +235,9 @@ class ExpressionSession:
     def _payload(self, kind, name):
         items = self._data.items
         if kind == "items":
-            return _dumps([item.get("json", {}) for item in items])
+            return _dumps([item.get("json") or {} for item in items])
         if kind == "fields":
-            return _dumps(_columns([item.get("json", {}) for item in items], json.loads(name)))
+            return _dumps(_columns([item.get("json") or {} for item in items], json.loads(name)))
         if kind == "binary":
             return _dumps([item.get("binary") for item in items])
         return _dumps(self._node_payload(name, paired=kind == "paired"))
@@ -317,14 +318,6 @@ class ExpressionSession:
         else:
             message = f"The JavaScript sandbox failed: {exc}"
         return self._error({"message": message}, parameter, None, expression)
-
-    @staticmethod
-    def _outcome(entry):
-        if entry[0] == 0:
-            return CodeOutcome("output", value=entry[1])
-        if entry[0] == 1:
-            return CodeOutcome("none")
-        return CodeOutcome("error", error=entry[1])
 
 
 def _columns(jsons, fields):

@@ -653,7 +653,7 @@ function createRuntime({ luxon, jmespath, acorn }) {
     return output;
   }
 
-  // [0, output] (items, or one item), [1] (no item), or [2, error].
+  // [0, output] (the items, or the one item), [1] (no item), or [2, error].
   function checkedResult(job, value, index) {
     try {
       const output = job.mode === 'each' ? eachItemOutput(value, index) : allItemsOutput(value);
@@ -664,9 +664,12 @@ function createRuntime({ luxon, jmespath, acorn }) {
     }
   }
 
+  // A run's answer is its output items plus, for each run that failed, [position in the output,
+  // item index (each-item mode), error]: successful items need no per-item wrapping that way.
   async function runJob(job, fn) {
     const timers = createTimers((error) => { job.timerError = job.timerError || { error }; });
-    const calls = job.mode === 'each' ? S.itemCount : 1;
+    const each = job.mode === 'each';
+    const calls = each ? S.itemCount : 1;
     for (let index = 0; index < calls; index++) {
       let result;
       try {
@@ -677,8 +680,13 @@ function createRuntime({ luxon, jmespath, acorn }) {
         if (error instanceof NeedData) { job.needs = true; break; }
         result = [2, describeError(error)];
       }
-      job.results.push(result);
-      if (result[0] === 2 && job.stopOnError) break;
+      if (result[0] === 0) {
+        if (each) job.items.push(result[1]);
+        else job.items = result[1];
+      } else if (result[0] === 2) {
+        job.errors.push([job.items.length, each ? index : null, result[1]]);
+        if (job.stopOnError) break;
+      }
     }
     job.done = true;
   }
@@ -701,25 +709,47 @@ function createRuntime({ luxon, jmespath, acorn }) {
   function finishJob(job) {
     if (job.needs || S.needs.size) return null;
     try {
-      return JSON.stringify({ done: true, results: job.results, console: S.console });
+      return JSON.stringify({ done: true, items: job.items, errors: job.errors, console: S.console });
     } catch {
-      const safe = job.results.map((r) => {
-        try {
-          JSON.stringify(r);
-          return r;
-        } catch (error) {
-          return [2, describeError(error)];
-        }
-      });
-      return JSON.stringify({ done: true, results: safe, console: S.console });
+      return JSON.stringify({ done: true, ...withoutUnserializable(job), console: S.console });
     }
+  }
+
+  // Output JSON cannot carry (BigInt, cycles) fails the run that produced it: the whole output in
+  // all-items mode, that item in each-item mode.
+  function withoutUnserializable(job) {
+    const failure = (error, itemIndex) => ({ ...describeError(error), validation: true, itemIndex });
+    if (job.mode !== 'each') {
+      for (let i = 0; i < job.items.length; i++) {
+        try {
+          JSON.stringify(job.items[i]);
+        } catch (error) {
+          return { items: [], errors: [[0, null, failure(error, i)]] };
+        }
+      }
+      return { items: job.items, errors: job.errors };
+    }
+    const items = [];
+    const errors = [];
+    const earlier = [...job.errors];
+    job.items.forEach((item, position) => {
+      while (earlier.length && earlier[0][0] <= position) errors.push([items.length, ...earlier.shift().slice(1)]);
+      try {
+        JSON.stringify(item);
+        items.push(item);
+      } catch (error) {
+        errors.push([items.length, item.pairedItem.item, failure(error, item.pairedItem.item)]);
+      }
+    });
+    earlier.forEach((entry) => errors.push([items.length, ...entry.slice(1)]));
+    return { items, errors };
   }
 
   function opRunCode(req) {
     S.console = [];
     const { fn, error } = compileCode(req.code, req.mode);
-    if (error) return JSON.stringify({ done: true, results: [[2, error]], console: S.console });
-    const job = { mode: req.mode, stopOnError: req.stopOnError, results: [], done: false,
+    if (error) return JSON.stringify({ done: true, items: [], errors: [[0, null, error]], console: S.console });
+    const job = { mode: req.mode, stopOnError: req.stopOnError, items: [], errors: [], done: false,
       console: createConsole(S.console) };
     S.job = job;
     runJob(job, fn);

@@ -123,31 +123,28 @@ def _run_javascript(ctx, mode):
     if mode == EACH_ITEM:
         _check_each_item_code(code, node, len(ctx.input_items()))
     try:
-        outcomes, console = ctx.expressions.run_code(code, mode, stop_on_error=not ctx.continue_on_fail)
+        result = ctx.expressions.run_code(code, mode, stop_on_error=not ctx.continue_on_fail)
     except ExpressionError as error:
         raise NodeError(error.reason, node=node, description=error.description) from error
-    ctx.console.extend(console)
-    if mode == EACH_ITEM:
-        return _each_item_output(ctx, outcomes, node)
-    [outcome] = outcomes
-    if outcome.kind == "output":
-        return outcome.value
-    error = _code_error(outcome.error, node, None)
+    ctx.console.extend(result.console)
+    if not result.errors:
+        return result.items
     if not ctx.continue_on_fail:
-        raise error
-    return [{"json": {"error": error.message}}]
+        _, item_index, error = result.errors[0]
+        raise _code_error(error, node, item_index)
+    return _with_error_items(result, node, each=mode == EACH_ITEM)
 
 
-def _each_item_output(ctx, outcomes, node):
-    output = []
-    for index, outcome in enumerate(outcomes):
-        if outcome.kind == "output":
-            output.append(outcome.value)
-        elif outcome.kind == "error":
-            error = _code_error(outcome.error, node, index)
-            if not ctx.continue_on_fail:
-                raise error
-            output.append({"json": {"error": error.message}, "pairedItem": {"item": index}})
+def _with_error_items(result, node, each):
+    """continueOnFail: each failed run becomes an item `{"json": {"error": message}}` where its
+    output would have been (paired to its item in each-item mode)."""
+    output = list(result.items)
+    # From the last error back, so the positions of earlier ones stay valid.
+    for position, item_index, error in reversed(result.errors):
+        item = {"json": {"error": _code_error(error, node, item_index).message}}
+        if each:
+            item["pairedItem"] = {"item": item_index}
+        output.insert(position, item)
     return output
 
 
