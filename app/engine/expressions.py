@@ -18,8 +18,8 @@ from app.engine.errors import ExpressionError
 from app.engine.expression_template import (
     ITEM_ACCESS, PAIRED_ACCESS, ParameterTemplate, is_expression, json_fields, referenced_nodes,
 )
-from app.engine.gc_pause import paused_gc
 from app.engine.expression_v8 import SAFE_HEAP_LIMIT_MB, SandboxError, SandboxMemoryError, SandboxTimeout, pool
+from app.engine.gc_pause import paused_gc
 
 __all__ = ["CodeRun", "ExpressionEngine", "ExpressionSession", "ResolvedValues", "is_expression"]
 
@@ -106,7 +106,8 @@ class ExpressionSession:
         results = {}
         errors = {}
         if code_slots:
-            text = self._exchange({"op": "evaluate", "exprs": code_slots}, code_slots, parameter_name)
+            text = self._exchange({"op": "evaluate", "exprs": code_slots}, code_slots, parameter_name,
+                                  expression=code_slots[0])
             with paused_gc():
                 answer = json.loads(text)
             results = dict(zip(code_slots, answer["v"]))
@@ -143,13 +144,14 @@ class ExpressionSession:
         pool.release(context)
 
     # -- requests ------------------------------------------------------------------------------
-    def _exchange(self, header, sources, parameter, code=False):
-        """Send a request, loading whatever data the sandbox asks for, until it answers."""
+    def _exchange(self, header, sources, parameter, code=False, expression=None):
+        """Send a request, loading whatever data the sandbox asks for, until it answers. Errors
+        name `parameter` and `expression` (the first of the request's expressions)."""
         loads = self._loads_for(sources, code)
         for _ in range(MAX_DATA_ROUNDS):
-            text = self._send(header, loads, parameter, sources)
+            text = self._send(header, loads, parameter, expression)
             if code and text.startswith('{"pending"'):
-                text = self._send({"op": "collect"}, [], parameter, sources)
+                text = self._send({"op": "collect"}, [], parameter, expression)
             if not text.startswith('{"need"'):
                 break
             loads = list(json.loads(text)["need"])
@@ -158,17 +160,17 @@ class ExpressionSession:
                 loads.append("items")
         else:
             raise self._error({"message": "The expression needs data that could not be provided"},
-                              parameter, None, sources[0])
+                              parameter, None, expression)
         if text.startswith('{"fatal"'):
-            raise self._error(json.loads(text)["fatal"], parameter, None, sources[0])
+            raise self._error(json.loads(text)["fatal"], parameter, None, expression)
         if code and text.startswith('{"pending"'):
             raise self._error({"message": "The code's promise never settled"}, parameter, None, None)
         return text
 
-    def _send(self, header, loads, parameter, sources):
+    def _send(self, header, loads, parameter, expression):
         remaining = self._engine.time_limit_s - self._elapsed
         if remaining <= 0:
-            raise self._limit_error(SandboxTimeout(), parameter, sources)
+            raise self._limit_error(SandboxTimeout(), parameter, expression)
         if self._context is None:
             self._context = pool.acquire()
             self._context.set_memory_limit(self._engine.memory_limit_mb)
@@ -189,7 +191,7 @@ class ExpressionSession:
             text = self._context.call("\n".join(lines), remaining)
         except SandboxError as exc:
             self._discard_context()
-            raise self._limit_error(exc, parameter, sources) from exc
+            raise self._limit_error(exc, parameter, expression) from exc
         finally:
             self._elapsed += time.monotonic() - started
         self._begun = True
@@ -308,8 +310,7 @@ class ExpressionSession:
                                parameter=parameter, item_index=item_index, expression=expression,
                                description=info.get("description"))
 
-    def _limit_error(self, exc, parameter, sources):
-        expression = sources[0] if sources and parameter != "jsCode" else None
+    def _limit_error(self, exc, parameter, expression):
         if isinstance(exc, SandboxTimeout):
             message = f"Execution timed out after {self._engine.time_limit_s:g} s"
         elif isinstance(exc, SandboxMemoryError):
@@ -322,7 +323,7 @@ class ExpressionSession:
 
 def _columns(jsons, fields):
     """Fields of every item as columns, with the indexes of items that lack the field."""
-    values = [[json.get(field) for json in jsons] for field in fields]
+    values = [[data.get(field) for data in jsons] for field in fields]
     missing = [[index for index, value in enumerate(column) if value is None and field not in jsons[index]]
                for field, column in zip(fields, values)]
     return {"keys": fields, "values": values, "missing": missing}
