@@ -574,3 +574,27 @@ def test_other_nodes_parameters_and_context(engine):
         assert session.evaluate("p", "={{ $('Trigger').context }}") == [{}, {}]
     finally:
         session.close()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork()")
+def test_a_forked_child_gets_its_own_contexts(engine):
+    """RQ forks a work horse per job; a context made before the fork hangs in the child, so the
+    child must make its own (and never touch the parent's)."""
+    import os
+
+    session = engine.session(expression_data(items_of({"a": 1})))
+    assert session.evaluate("p", "={{ $json.a }}") == [1]
+    session.close()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        child = engine.session(expression_data(items_of({"a": 2})))
+        ok = child.evaluate("p", "={{ $json.a * 10 }}") == [20]
+        child.close()
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    again = engine.session(expression_data(items_of({"a": 3})))
+    try:
+        assert again.evaluate("p", "={{ $json.a }}") == [3]
+    finally:
+        again.close()
