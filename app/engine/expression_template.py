@@ -19,6 +19,12 @@ NODE_REFERENCE = re.compile(
 PAIRED_ACCESS = re.compile(r"\.\s*(?:item|itemMatching|pairedItem)\b")
 ITEM_ACCESS = re.compile(r"\$(?:json|binary|input|data|item|thisItem)\b")
 WHOLE_ITEM_ACCESS = re.compile(r"\$(?:binary|input|data|item|thisItem)\b")
+# A projected `$json` lacks the methods objects inherit, so these names need the whole item.
+INHERITED_NAMES = frozenset({
+    "constructor", "toString", "toLocaleString", "valueOf", "hasOwnProperty", "isPrototypeOf",
+    "propertyIsEnumerable", "__proto__", "__defineGetter__", "__defineSetter__", "__lookupGetter__",
+    "__lookupSetter__",
+})
 JSON_FIELD_ACCESS = re.compile(
     r"""\$json\b(?:\s*\??\.\s*([A-Za-z_$][\w$]*)|\s*\[\s*(['"`])((?:\\.|(?!\2).)*)\2\s*\])?(\s*\()?""")
 
@@ -36,7 +42,7 @@ def json_fields(sources):
             return None
         for match in JSON_FIELD_ACCESS.finditer(source):
             name = match.group(1) or match.group(3)
-            if name is None or match.group(4):  # bare `$json`, or a method called on it
+            if name is None or match.group(4) or name in INHERITED_NAMES:  # bare `$json`, or a method
                 return None
             fields.add(re.sub(r"\\(.)", r"\1", name))
     return fields

@@ -55,8 +55,20 @@ function createRuntime({ luxon, jmespath, acorn }) {
 
   function jsonAt(index) {
     if (S.itemCount === 0) return {};
-    if (!S.J) return ITEMS_NOT_LOADED;
-    return S.J[index];
+    if (S.J) return S.J[index];
+    if (S.columns.size) return rowAt(index);
+    return ITEMS_NOT_LOADED;
+  }
+
+  // When expressions only read `$json.field`, Python sends just those fields, as columns, and
+  // `$json` is one object refilled for each item: no object per item (a million items would not
+  // fit the heap limit otherwise). An absent field reads as undefined, as on the real item.
+  function rowAt(index) {
+    if (S.rowIndex !== index) {
+      for (const [key, column] of S.columns) S.row[key] = column[index];
+      S.rowIndex = index;
+    }
+    return S.row;
   }
 
   function binaryAt(index) {
@@ -432,20 +444,20 @@ function createRuntime({ luxon, jmespath, acorn }) {
     const functions = req.exprs.map((text) => compileParameter(text.slice(1)));
     const values = [];
     const errors = [];
-    for (let slot = 0; slot < functions.length; slot++) {
-      const fn = functions[slot];
-      const out = new Array(S.count);
-      for (let i = 0; i < S.count; i++) {
-        S.index = i;
+    for (let slot = 0; slot < functions.length; slot++) values.push(new Array(S.count));
+    for (let i = 0; i < S.count; i++) {
+      S.index = i;
+      const json = jsonAt(i);
+      for (let slot = 0; slot < functions.length; slot++) {
+        const fn = functions[slot]; // called plainly, so `this` stays undefined
         try {
-          out[i] = checkValue(fn(jsonAt(i), i));
+          values[slot][i] = checkValue(fn(json, i));
         } catch (error) {
           if (error instanceof NeedData) return null;
-          out[i] = null;
+          values[slot][i] = null;
           errors.push([i, slot, describeError(error)]);
         }
       }
-      values.push(out);
     }
     return stringifyValues(values, errors);
   }
@@ -783,6 +795,9 @@ function createRuntime({ luxon, jmespath, acorn }) {
       count: Math.max(1, meta.itemCount),
       J: undefined,
       B: undefined,
+      columns: new Map(),
+      row: {},
+      rowIndex: -1,
       wrappers: undefined,
       nodes: new Map(),
       index: 0,
@@ -796,15 +811,12 @@ function createRuntime({ luxon, jmespath, acorn }) {
 
   // Some `$json` fields of every item, sent as columns; absent fields stay absent.
   function loadFields({ keys, values, missing }) {
-    if (!S.J) S.J = Array.from({ length: S.itemCount }, () => ({}));
     keys.forEach((key, k) => {
       const column = values[k];
-      const absent = new Set(missing[k]);
-      for (let i = 0; i < S.J.length; i++) {
-        if (!absent.has(i)) S.J[i][key] = column[i];
-      }
+      for (const index of missing[k]) column[index] = undefined;
+      S.columns.set(key, column);
     });
-    S.wrappers = undefined;
+    S.rowIndex = -1;
   }
 
   function load(kind, name, payload) {
