@@ -292,3 +292,20 @@ def test_continue_on_fail_keeps_failed_runs_in_place():
     assert [item.get("json") for item in output] == [
         {"i": 0}, {"error": "odd [line 1, for item 1]"}, {"i": 2}, {"error": "odd [line 1, for item 3]"}, {"i": 4}]
     assert [item["pairedItem"]["item"] for item in output] == [0, 1, 2, 3, 4]
+
+
+def test_other_nodes_parameters_through_a_real_run():
+    from app.engine.execute import run_workflow
+    from app.nodes import load_all
+
+    load_all()
+    workflow = {"name": "params", "settings": {"executionOrder": "v1"}, "connections": {
+        "Start": {"main": [[{"node": "Js", "type": "main", "index": 0}]]}}, "nodes": [
+        {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0],
+         "parameters": {"note": "hello"}},
+        {"name": "Js", "type": "n8n-nodes-base.code", "typeVersion": 2, "position": [200, 0],
+         "parameters": {"jsCode": "return [{json: {p: $('Start').params, n: $node['Start'].parameter.note}}]"}},
+    ]}
+    result = run_workflow(workflow)
+    assert result.status == "success", result.error
+    assert result.run_data["Js"][0].outputs[0][0]["json"] == {"p": {"note": "hello"}, "n": "hello"}

@@ -53,6 +53,8 @@ class ExpressionData:
     now_ms: int | None = None
     # Every node's state for this execution, by node name ($node["Loop"].context reads it).
     node_states: dict = field(default_factory=dict)
+    # The workflow's nodes by name ($('X').params reads their parameters).
+    nodes: dict = field(default_factory=dict)
 
 
 class CancelToken:

@@ -330,11 +330,10 @@ def _columns(jsons, fields):
 
 
 def _node_parameters(data, name):
-    """Another node's parameters ($('X').params, $node["X"].parameter). ExpressionData does not
-    carry the workflow's nodes yet (`nodes`, name → Node, is requested); until then they are {}."""
+    """Another node's parameters as written ($('X').params, $node["X"].parameter)."""
     if name == data.node_name:
         return data.node_parameters
-    node = (getattr(data, "nodes", None) or {}).get(name)
+    node = data.nodes.get(name)
     return node.parameters if node is not None else {}
 
 

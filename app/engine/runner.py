@@ -497,7 +497,7 @@ class WorkflowRunner:
                        "outputIndex": first_source.get("previousNodeOutput") or 0,
                        "runIndex": first_source.get("previousNodeRun") or 0} if first_source else None,
             timezone=self.settings.get("timezone") or "UTC", variables=self.variables, now_ms=self.now,
-            node_states=self.node_states,
+            node_states=self.node_states, nodes=self.workflow.nodes,
         )
         return NodeExecutionContext(
             node=node, node_type=node_type, inputs=[data or [] for data in inputs], run_index=run_index,
