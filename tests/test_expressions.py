@@ -145,6 +145,25 @@ def test_nested_parameters_resolve_every_expression_and_keep_the_rest(evaluate):
     assert raw["assignments"][0]["value"] == "={{ $json.n + 1 }}"  # the parameter is untouched
 
 
+def test_very_large_batches_build_each_copy_when_read(evaluate, monkeypatch):
+    import app.engine.expressions as expressions
+
+    raw = {"assignments": [{"name": "a", "value": "={{ $json.n * 10 }}"}, {"name": "b", "value": "keep"}],
+           "when": "={{ $itemIndex }}"}
+    items = [{"n": n} for n in range(5)]
+    eager = evaluate(raw, items=items)
+    monkeypatch.setattr(expressions, "LAZY_COPIES_ABOVE", 3)
+    lazy = evaluate(raw, items=items)
+    assert isinstance(lazy, expressions.LazyResolvedValues) and not isinstance(lazy, list)
+    assert len(lazy) == 5 and list(lazy) == eager and lazy[-1] == eager[4] and lazy[1:3] == eager[1:3]
+    assert lazy[2] is not lazy[2], "each read builds a fresh copy"
+    with pytest.raises(IndexError):
+        lazy[5]
+    failing = evaluate({"v": "={{ $json.n.x.y }}"}, items=items)
+    with pytest.raises(ExpressionError):
+        failing[0]
+
+
 # -- variables ---------------------------------------------------------------------------------------
 def test_json_binary_and_item_index(evaluate):
     items = [{"json": {"a": 1}, "binary": {"file": {"data": "QUJD", "mimeType": "text/plain"}}}, {"json": {"a": 2}}]

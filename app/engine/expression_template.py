@@ -82,7 +82,7 @@ class ParameterTemplate:
         """One resolved copy of the raw value per item; slot_values[k][i] is slot k for item i."""
         if isinstance(self.raw, str):
             return list(slot_values[0])
-        builder = _Builder(self._slot_of)
+        builder = self._builder()
         root = builder.emit(self.raw)
         names = ", ".join(f"v{k}" for k in range(len(self.slots)))
         loop = "for v0 in S[0]:" if len(self.slots) == 1 else f"for {names} in zip(*S):"
@@ -92,6 +92,24 @@ class ParameterTemplate:
         namespace = {"__builtins__": {}, "zip": zip}
         exec(compile(source, "<parameter template>", "exec"), namespace)
         return namespace["build"](slot_values, builder.constants)
+
+    def copier(self, slot_values):
+        """A function of an item index that builds that item's copy when asked: for very large
+        item counts, holding a copy per item at once would cost gigabytes."""
+        if isinstance(self.raw, str):
+            return slot_values[0].__getitem__
+        builder = self._builder()
+        root = builder.emit(self.raw)
+        names = "".join(f"v{k}, " for k in range(len(self.slots)))
+        body = "\n    ".join(builder.lines)
+        source = (f"def one(V, C):\n    {builder.bindings()}\n    {names}= V\n    {body}\n    return {root}\n")
+        namespace = {"__builtins__": {}}
+        exec(compile(source, "<parameter template>", "exec"), namespace)
+        one, constants = namespace["one"], builder.constants
+        return lambda index: one([column[index] for column in slot_values], constants)
+
+    def _builder(self):
+        return _Builder(self._slot_of)
 
 
 class _Builder:

@@ -12,6 +12,7 @@ isolates and their pool are app/engine/expression_v8.py.
 """
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.engine.errors import ExpressionError
@@ -49,6 +50,40 @@ class ResolvedValues(list):
         if self.errors:
             raise self.errors[min(self.errors)]
         return super().__iter__()
+
+
+# Above this many items a parameter's per-item copies are built when read, not all at once.
+LAZY_COPIES_ABOVE = 200_000
+
+
+class LazyResolvedValues(Sequence):
+    """ResolvedValues for very large batches: item i's copy is built when it is read, so a node
+    walking a million items holds one copy at a time instead of a million."""
+
+    def __init__(self, build_one, count, errors):
+        self._build_one = build_one
+        self._count = count
+        self.errors = errors
+
+    def __len__(self):
+        return self._count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        error = self.errors.get(index)
+        if error is not None:
+            raise error
+        return self._build_one(index)
+
+    def __iter__(self):
+        if self.errors:
+            raise self.errors[min(self.errors)]
+        return map(self._build_one, range(self._count))
 
 
 @dataclass
@@ -115,6 +150,8 @@ class ExpressionSession:
                 errors.setdefault(item_index, self._error(info, parameter_name, item_index, code_slots[slot]))
         # "=text" without {{ }} is just the text.
         slot_values = [results[slot] if slot in results else [slot[1:]] * count for slot in template.slots]
+        if count > LAZY_COPIES_ABOVE:
+            return LazyResolvedValues(template.copier(slot_values), count, errors)
         with paused_gc():
             values = template.build(slot_values)
         # A plain list unless some item failed: list indexing stays at C speed for the common case.

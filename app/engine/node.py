@@ -119,6 +119,10 @@ class NodeType:
     is_trigger = False
     # Nodes that only decorate the canvas (sticky notes) are never executed.
     executable = True
+    # Whether the node may return input item objects as they are: the runner then first stamps
+    # every input item with its position (pairedItem), as n8n does. Nodes that always build new
+    # items with their own pairedItem say False and save a copy of every input item.
+    reuses_input_items = True
     # n8n's requiredInputs (v1 order): before a waiting multi-input node runs with partial input,
     # how many inputs (an int) or which inputs (a list of indexes) must have data; None: any.
     required_inputs = None

@@ -357,7 +357,9 @@ class WorkflowRunner:
         """Run one stack entry; returns False when the execution must stop on its error."""
         name = entry.node
         node = self.workflow.nodes[name]
-        entry.inputs = _with_lineage(entry.inputs)
+        node_type = self.node_types.get(name)
+        if node.disabled or node_type is None or node_type.reuses_input_items:
+            entry.inputs = _with_lineage(entry.inputs)
         run = NodeRun(start_time=now_ms(), source=entry.source or [])
         self.hooks.node_started(name, run_index)
         outputs, error = self._attempts(entry, node, run_index, run)

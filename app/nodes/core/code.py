@@ -49,6 +49,8 @@ def _code_property(name, display_name, language, mode, sample, show):
 @register
 class Code(NodeType):
     type = "code"
+    # Builds new items with their own pairedItem: no need to stamp the input first.
+    reuses_input_items = False
     versions = (1, 2)
     display_name = "Code"
     description = "Run custom JavaScript or Python code"

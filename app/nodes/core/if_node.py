@@ -243,6 +243,8 @@ def _routed(item, index):
 @register
 class If(NodeType):
     type = "if"
+    # Builds new items with their own pairedItem: no need to stamp the input first.
+    reuses_input_items = False
     versions = (1, 2, 2.1, 2.2, 2.3)
     display_name = "If"
     description = "Route items to different branches (true/false)"

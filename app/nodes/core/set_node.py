@@ -613,6 +613,8 @@ def _v1_writer(options):
 @register
 class Set(NodeType):
     type = "set"
+    # Builds new items with their own pairedItem: no need to stamp the input first.
+    reuses_input_items = False
     versions = (1, 2, 3, 3.1, 3.2, 3.3, 3.4)
     display_name = "Edit Fields (Set)"
     description = "Modify, add, or remove item fields"
