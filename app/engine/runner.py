@@ -23,28 +23,12 @@ from app.engine.errors import (
 )
 from app.engine.gc_pause import paused_gc
 from app.engine.graph import Graph
+from app.engine.items import paired_item, paired_items
 from app.engine.registry import registry as default_registry
 from app.engine.run_data import DataProxy, NodeRun, now_ms, run_data_to_json
 
 MAX_TRIES_RANGE = (2, 5)
 WAIT_BETWEEN_TRIES_MAX_MS = 5000
-
-# Shared, never mutated: {"item": i} for the lineage of input 0 (millions of items reuse them).
-_PAIRED = []
-
-
-def _paired_refs(count):
-    """The shared {"item": i} dicts for i < count."""
-    if len(_PAIRED) < count:
-        _PAIRED.extend({"item": i} for i in range(len(_PAIRED), count))
-    return _PAIRED
-
-
-def _paired(index, input_index=0):
-    if input_index:
-        return {"item": index, "input": input_index}
-    return _paired_refs(index + 1)[index]
-
 
 @dataclass
 class StackEntry:
@@ -526,9 +510,9 @@ class WorkflowRunner:
                 if "pairedItem" in item:
                     continue
                 if one_in or one_out:
-                    item["pairedItem"] = _paired(0)
+                    item["pairedItem"] = paired_item(0)
                 elif same_count:
-                    item["pairedItem"] = _paired(index)
+                    item["pairedItem"] = paired_item(index)
                 else:
                     return outputs
         return outputs
@@ -679,7 +663,7 @@ def _with_lineage(inputs):
         if input_index:
             stamped.append([{**item, "pairedItem": {"item": i, "input": input_index}} for i, item in enumerate(data)])
         else:
-            refs = _paired_refs(len(data))
+            refs = paired_items(len(data))
             stamped.append([{**item, "pairedItem": refs[i]} for i, item in enumerate(data)])
     return stamped
 

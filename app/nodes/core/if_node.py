@@ -7,6 +7,7 @@ import math
 
 from app.engine.errors import ExpressionError
 from app.engine.filter_parameter import FilterError, compile_filter, js_regex, js_strict_equal
+from app.engine.items import paired_item
 from app.engine.node import NodeType, Option, Property
 from app.engine.registry import register
 from app.engine.type_validation import (
@@ -236,7 +237,7 @@ def _v1_passes(conditions, combine, zone):
 # -- the node --------------------------------------------------------------------------------------
 def _routed(item, index):
     out = dict(item)
-    out["pairedItem"] = {"item": index}
+    out["pairedItem"] = paired_item(index)
     return out
 
 
@@ -297,7 +298,7 @@ class If(NodeType):
                     raise self._item_error(ctx, error, index) from None
                 passed = False
             out = item.copy()  # inlined _routed: this loop runs once per item
-            out["pairedItem"] = {"item": index}
+            out["pairedItem"] = paired_item(index)
             (true_items if passed else false_items).append(out)
         return [true_items, false_items]
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from app.engine.context import has_expression
 from app.engine.errors import ExpressionError
+from app.engine.items import paired_item
 from app.engine.node import NodeType, Option, Property
 from app.engine.registry import register
 from app.engine.type_validation import (
@@ -485,7 +486,7 @@ class Plan:
         data = self._kept_fields(item.get("json") or {})
         for name, value in fields.items():
             self.writer.set(data, name, value)
-        out = {"json": data.data, "pairedItem": {"item": item_index}}
+        out = {"json": data.data, "pairedItem": paired_item(item_index)}
         if self.include_binary and item.get("binary") is not None:
             out["binary"] = dict(item["binary"])
         return out
@@ -650,7 +651,7 @@ class Set(NodeType):
         result = []
         for index, item in enumerate(items):
             writer = _v1_writer(options(index))
-            out = {"json": None, "pairedItem": {"item": index}}
+            out = {"json": None, "pairedItem": paired_item(index)}
             if keep_only_set(index):
                 data = Output({})
             else:
@@ -678,7 +679,7 @@ class Set(NodeType):
             row = {} if keep_only_set else dict(item.get("json") or {})
             for group, position, name, default, convert in specs:
                 row[name] = convert(groups[group][position].get("value", default), version)
-            out = {"json": row, "pairedItem": {"item": index}}
+            out = {"json": row, "pairedItem": paired_item(index)}
             if not keep_only_set and item.get("binary") is not None:
                 out["binary"] = dict(item["binary"])
             append(out)
@@ -725,7 +726,7 @@ class Set(NodeType):
             except (ItemError, ExpressionError) as error:
                 append(self._manual_failure(ctx, error, index))
                 continue
-            out = {"json": row, "pairedItem": {"item": index}}
+            out = {"json": row, "pairedItem": paired_item(index)}
             if include_binary and item.get("binary") is not None:
                 out["binary"] = dict(item["binary"])
             append(out)
