@@ -304,42 +304,19 @@ class ExpressionSession:
         runs = proxy.run_data.get(name) or []
         payload = {
             "exists": True, "executed": bool(runs), "runs": [run.outputs or [] for run in runs],
-            "branch": self._branch_toward(name), "params": _node_parameters(self._data, name),
+            "branch": proxy.branch_toward(name), "params": _node_parameters(self._data, name),
             "context": _node_context(self._data, name),
         }
         if paired and runs:
-            payload["paired"] = self._paired_references(name, runs)
+            payload["paired"] = self._paired_references(name)
         return payload
 
-    def _paired_references(self, name, runs):
+    def _paired_references(self, name):
         """For each input item, [run, output, index] of the item of `name` it derives from."""
         try:
-            traced = self._data.proxy.paired_items(name)
+            return self._data.proxy.paired_positions(name)
         except ExpressionError:
             return [None] * len(self._data.items)
-        position = {}
-        for run_index, run in enumerate(runs):
-            for output_index, items in enumerate(run.outputs or []):
-                for index, item in enumerate(items or []):
-                    position[id(item)] = [run_index, output_index, index]
-        return [None if item is None else position.get(id(item)) for item in traced]
-
-    def _branch_toward(self, name):
-        """The output of `name` whose data flowed (maybe through other nodes) into this node, which
-        is the one n8n reads when an expression names `name` without a branch."""
-        proxy = self._data.proxy
-        source = proxy.source[0] if proxy.source else None
-        for _ in range(10_000):
-            if source is None:
-                break
-            if source["previousNode"] == name:
-                return source.get("previousNodeOutput") or 0
-            runs = proxy.run_data.get(source["previousNode"]) or []
-            run_index = source.get("previousNodeRun") or 0
-            if run_index >= len(runs) or not runs[run_index].source:
-                break
-            source = runs[run_index].source[0]
-        return 0
 
     # -- errors ----------------------------------------------------------------------------------
     def _error(self, info, parameter, item_index, expression):

@@ -41,7 +41,6 @@ FILE_SIZE_LIMIT_MB = 256  # largest file the code may write (its temp dir is del
 MIN_MEMORY_MB = 64  # below this the interpreter itself can't start its work
 ITEM_KEYS = frozenset({"json", "binary", "pairedItem", "error", "metadata", "index"})
 STDERR_TAIL = 4000  # bytes of the child's stderr kept for a crash report
-MAX_TRACE_STEPS = 10_000  # nodes a branch lookup walks back through (a guard against cycles)
 
 # A node name written as a plain string literal.
 _LITERAL = r"""\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*"""
@@ -295,37 +294,10 @@ def _one_node(proxy, name, parameters, paired):
     item paired with each input item sits in those runs."""
     runs = proxy.run_data.get(name) or []
     data = {"executed": bool(runs), "runs": [run.outputs or [] for run in runs],
-            "branch": _branch_toward(proxy, name), "params": parameters}
+            "branch": proxy.branch_toward(name), "params": parameters}
     if paired and runs:
-        data["paired"] = _paired_positions(proxy, name, runs)
+        data["paired"] = proxy.paired_positions(name)
     return data
-
-
-def _paired_positions(proxy, name, runs):
-    """For each input item, [run, output, index] of the item of `name` it derives from (or None)."""
-    position = {}
-    for run_index, run in enumerate(runs):
-        for output_index, items in enumerate(run.outputs or []):
-            for index, item in enumerate(items or []):
-                position[id(item)] = [run_index, output_index, index]
-    return [None if item is None else position.get(id(item)) for item in proxy.paired_items(name)]
-
-
-def _branch_toward(proxy, name):
-    """The output of `name` whose data flowed (maybe through other nodes) into this node: the one
-    n8n reads when code names a node without saying which output."""
-    source = proxy.source[0] if proxy.source else None
-    for _ in range(MAX_TRACE_STEPS):
-        if source is None:
-            break
-        if source["previousNode"] == name:
-            return source.get("previousNodeOutput") or 0
-        runs = proxy.run_data.get(source["previousNode"]) or []
-        run_index = source.get("previousNodeRun") or 0
-        if run_index >= len(runs) or not runs[run_index].source:
-            break
-        source = runs[run_index].source[0]
-    return 0
 
 
 # -- checking what the code returned (n8n's Code node rules) -------------------------------------

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from app.engine.errors import ExpressionError
 
+# How many nodes a lookup walks back through before giving up (a guard against cycles).
+MAX_TRACE_STEPS = 10_000
+
 
 def now_ms():
     return int(time.time() * 1000)
@@ -136,7 +139,7 @@ class DataProxy:
                 return self._trace_each(refs, target, depth)
             (item_index, source), = refs
             seen += 1
-            if seen > 10_000:
+            if seen > MAX_TRACE_STEPS:
                 return None
         return None
 
@@ -146,3 +149,29 @@ class DataProxy:
         found = [self._trace(source, index, target, depth + 1) for index, source in refs if source is not None]
         distinct = {id(item): item for item in found if item is not None}
         return next(iter(distinct.values())) if len(distinct) == 1 else None
+
+    def paired_positions(self, name):
+        """For each current input item, [run, output, index] of the item of `name` it derives
+        from (None when it derives from none); for sandboxes that hold `name`'s runs as arrays."""
+        position = {}
+        for run_index, run in enumerate(self.run_data.get(name) or []):
+            for output_index, items in enumerate(run.outputs or []):
+                for index, item in enumerate(items or []):
+                    position[id(item)] = [run_index, output_index, index]
+        return [None if item is None else position.get(id(item)) for item in self.paired_items(name)]
+
+    def branch_toward(self, name):
+        """The output of `name` whose data flowed (maybe through other nodes) into this node: the
+        one n8n reads when an expression or code names a node without saying which output."""
+        source = self.source[0] if self.source else None
+        for _ in range(MAX_TRACE_STEPS):
+            if source is None:
+                break
+            if source["previousNode"] == name:
+                return source.get("previousNodeOutput") or 0
+            runs = self.run_data.get(source["previousNode"]) or []
+            run_index = source.get("previousNodeRun") or 0
+            if run_index >= len(runs) or not runs[run_index].source:
+                break
+            source = runs[run_index].source[0]
+        return 0
