@@ -346,6 +346,58 @@ def apply_limits(cpu_seconds, memory_mb, file_mb):
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
 
 
+# What user code may not do at all: reach the network, start programs, signal other processes
+# (the web server is one), load native code (which could unhook all of this) or lift its limits.
+FORBIDDEN_EVENT_PREFIXES = (
+    "socket.", "subprocess.", "ctypes.", "os.exec", "os.spawn", "os.posix_spawn", "os.fork",
+    "os.forkpty", "os.system", "os.kill", "os.killpg", "signal.pthread_kill", "pty.",
+    "resource.setrlimit", "resource.prlimit", "_posixsubprocess.",
+)
+# Events whose path arguments must stay inside the work directory (they change files).
+WRITE_PATH_EVENTS = frozenset({
+    "os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown", "os.link",
+    "os.symlink", "os.truncate", "os.utime", "os.mkfifo", "os.mknod", "shutil.copyfile",
+    "shutil.copymode", "shutil.copystat", "shutil.copytree", "shutil.move", "shutil.rmtree",
+})
+READ_PATH_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.chdir"})
+# Outside the work directory only the standard library and the time-zone database are readable,
+# so user code can't read the instance folder (keys), /proc (other processes' environments) or
+# anything else on the machine.
+EXTRA_READABLE = ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo",
+                  "/etc/zoneinfo", "/etc/localtime", "/dev/null", "/dev/urandom")
+
+
+def confine(workdir):
+    """Install an audit hook that refuses what user code may not do (it cannot be removed)."""
+    workdir = os.path.realpath(workdir)
+    readable = (os.path.realpath(os.path.dirname(os.__file__)), *EXTRA_READABLE, workdir)
+
+    def inside(path, roots):
+        real = os.path.realpath(os.fsdecode(path))
+        return any(real == root or real.startswith(root.rstrip("/") + "/") for root in roots)
+
+    def check(path, writing):
+        if isinstance(path, int):
+            return
+        if not inside(path, (workdir,) if writing else readable):
+            raise PermissionError(f"the Python sandbox does not allow access to {os.fsdecode(path)!r}")
+
+    def hook(event, args):
+        if event == "open":
+            path, mode, flags = args
+            writing = bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)) if mode is None \
+                else any(c in mode for c in "wax+")
+            check(path, writing)
+        elif event in WRITE_PATH_EVENTS or event in READ_PATH_EVENTS:
+            for arg in args:
+                if isinstance(arg, (str, bytes, os.PathLike)):
+                    check(arg, event in WRITE_PATH_EVENTS)
+        elif event.startswith(FORBIDDEN_EVENT_PREFIXES):
+            raise PermissionError(f"the Python sandbox does not allow {event}")
+
+    sys.addaudithook(hook)
+
+
 def read_request():
     """Read the request, then leave stdin at /dev/null (so `input()` sees EOF) and fd 1 too (so
     subprocesses and os.write(1, …) can't reach the reply). Returns the reply channel: a private
@@ -559,6 +611,7 @@ def main():
     cpu_seconds, memory_mb, file_mb = (int(arg) for arg in sys.argv[1:4])
     apply_limits(cpu_seconds, memory_mb, file_mb)
     request, reply_fd = read_request()
+    confine(os.getcwd())
     console = Console()
     key, value = run(request, console)
     if key is None:
