@@ -417,3 +417,27 @@ def test_display_options_follow_n8n_rules():
     assert is_visible(by_version, {}, 3.4) and not is_visible(by_version, {}, 2)
     assert is_visible(top_level, {}, 1, root={"include": "none"})
     assert not is_visible(top_level, {}, 1, root={"include": "all"})
+
+
+def test_hooks_see_every_started_node_finish_and_skipped_nodes_not_start():
+    class Pairs(RunHooks):
+        def __init__(self):
+            self.events = []
+
+        def node_started(self, node_name, run_index):
+            self.events.append(("start", node_name))
+
+        def node_finished(self, node_name, run_index, run):
+            self.events.append(("finish", node_name))
+
+    hooks = Pairs()
+    data = {"name": "t", "settings": {"executionOrder": "v1"}, "nodes": [
+        node("T", "trigger"), node("E", "emit", parameters={"items": [{"v": 1}]}), node("R", "route"),
+        node("M", "concat")],
+        "connections": {"T": {"main": [conn("E")]}, "E": {"main": [conn("R")]},
+                        "R": {"main": [conn("M"), conn(("M", 1))]}}}
+    WorkflowRunner(Workflow.parse(data, registry), registry=registry, expression_engine=NoExpressions(),
+                   hooks=hooks).run()
+    starts = [name for kind, name in hooks.events if kind == "start"]
+    finishes = [name for kind, name in hooks.events if kind == "finish"]
+    assert starts == finishes == ["T", "E", "R", "M"]

@@ -344,11 +344,15 @@ class WorkflowRunner:
         node_type = self.node_types.get(name)
         if node.disabled or node_type is None or node_type.reuses_input_items:
             entry.inputs = _with_lineage(entry.inputs)
+        if self._nothing_to_run(entry, node, node_type):
+            return True  # no input reached it: its branch ends here without a run
         run = NodeRun(start_time=now_ms(), source=entry.source or [])
         self.hooks.node_started(name, run_index)
         outputs, error = self._attempts(entry, node, run_index, run)
         if error is None and outputs is None:
-            return True  # the node had no input: its branch ends here without a run
+            run.outputs = None
+            self.hooks.node_finished(name, run_index, run)
+            return True
         self.run_data.setdefault(name, [])
         run.execution_time = now_ms() - run.start_time
         if error is not None:
@@ -373,6 +377,15 @@ class WorkflowRunner:
             self._schedule_children(name, outputs, run_index)
         self.hooks.node_finished(name, run_index, run)
         return True
+
+    def _nothing_to_run(self, entry, node, node_type):
+        if node.name in self.pin_data and not node.disabled:
+            return False
+        if node.disabled:
+            return not entry.inputs or entry.inputs[0] is None
+        if node_type is None or not node_type.executable:
+            return True
+        return self._connection_input(entry, node, node_type) is None
 
     def _store_run(self, name, run_index, run):
         runs = self.run_data.setdefault(name, [])
