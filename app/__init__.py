@@ -27,6 +27,10 @@ def create_app(config=None):
 
     load_all()
 
+    from app.runtime.dispatch import init_dispatcher
+
+    init_dispatcher(app)
+
     from app.web import register_web
 
     register_web(app)

@@ -14,6 +14,7 @@ SETTINGS = (
     ("DATABASE_URL", "sqlite:///<instance>/flowforge.db", "SQLAlchemy URL of the database"),
     ("REDIS_URL", "", "Redis URL; needed for EXECUTIONS_MODE=queue"),
     ("EXECUTIONS_MODE", "inline", "inline (thread pool in the web process) or queue (RQ workers)"),
+    ("EXECUTIONS_CONCURRENCY", "5", "inline mode: production executions running at once per web process (manual runs exempt)"),
     ("SECRET_KEY", "<generated into instance/secret_key>", "signs sessions and CSRF tokens"),
     ("ENCRYPTION_KEY", "<generated into instance/encryption_key>", "encrypts stored credentials"),
     ("PUBLIC_URL", "http://127.0.0.1:5000", "the URL users and webhooks reach FlowForge at"),
@@ -45,6 +46,13 @@ def _env_int(name, default):
         return int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _positive_int(name, default):
+    value = _env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def normalize_database_url(url):
@@ -103,6 +111,7 @@ def load_config(instance_path):
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "EXECUTIONS_MODE": mode,
+        "EXECUTIONS_CONCURRENCY": _positive_int("EXECUTIONS_CONCURRENCY", 5),
         "SECRET_KEY": os.environ.get("SECRET_KEY")
         or read_or_create_secret(instance_path, "secret_key", _new_secret_key),
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY")

@@ -7,13 +7,14 @@ as far as the workflow's settings say to keep it.
 import logging
 import threading
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine.context import CancelToken
 from app.engine.errors import ExecutionError
 from app.engine.execute import run_workflow
 from app.engine.runner import ExecutionResult
-from app.engine.states import RUNNING, transition
+from app.engine.states import NEW, QUEUED, RUNNING, transition
 from app.engine.workflow import WorkflowInvalid
 from app.extensions import db
 from app.models import Execution, ExecutionData, Workflow
@@ -63,12 +64,32 @@ def record_result(execution, result):
         execution.data = None
 
 
-def run_execution(execution_id, start_node=None, destination_node=None, run_data=None):
-    """Run a stored execution to its end in this thread; returns the ExecutionResult."""
-    execution = db.session.get(Execution, execution_id)
-    transition(execution, RUNNING)
-    execution.started_at = utcnow()
+def claim_execution(execution_id):
+    """Move a `new` or `queued` execution to `running`; True only for the one caller that did.
+
+    A conditional UPDATE rather than read-then-write: two workers handed the same job (RQ
+    redelivers after a lost connection; DESIGN.md's reconciler re-enqueues) both try, the database
+    lets exactly one row change happen, and the loser does nothing.
+    """
+    claimed = db.session.execute(
+        update(Execution)
+        .where(Execution.id == execution_id, Execution.status.in_((NEW, QUEUED)))
+        .values(status=RUNNING, started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
+    return claimed.rowcount == 1
+
+
+def run_execution(execution_id, start_node=None, destination_node=None, run_data=None):
+    """Run a stored execution to its end in this thread; returns the ExecutionResult.
+
+    Returns None without running anything when another caller has already claimed it.
+    """
+    if not claim_execution(execution_id):
+        log.info("execution %s was already claimed; not running it again", execution_id)
+        return None
+    execution = db.session.get(Execution, execution_id)
     token = CancelToken()
     with _running_lock:
         _running[execution_id] = token
@@ -120,21 +141,23 @@ def cancel_execution(execution_id):
     return True
 
 
+def run_in_app(app, execution_id, **options):
+    """Run one execution in its own app context (for threads and jobs); crashes are recorded."""
+    with app.app_context():
+        try:
+            return run_execution(execution_id, **options)
+        except Exception:
+            log.exception("execution %s failed outside the engine", execution_id)
+            db.session.rollback()
+            _mark_crashed(execution_id)
+        finally:
+            db.session.remove()
+
+
 def run_in_background(app, execution_id, **options):
-    """Run in a daemon thread with its own app context (until the runtime's dispatcher exists)."""
-
-    def target():
-        with app.app_context():
-            try:
-                run_execution(execution_id, **options)
-            except Exception:
-                log.exception("execution %s failed outside the engine", execution_id)
-                db.session.rollback()
-                _mark_crashed(execution_id)
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=target, name=f"execution-{execution_id}", daemon=True)
+    """Run in a daemon thread of its own, outside any concurrency limit."""
+    thread = threading.Thread(target=run_in_app, args=(app, execution_id), kwargs=options,
+                              name=f"execution-{execution_id}", daemon=True)
     thread.start()
     return thread
 

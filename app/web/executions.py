@@ -6,7 +6,7 @@ rows for the templates, so the templates never dig through that JSON themselves.
 import json
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import exists, or_
 from sqlalchemy.orm import defer, lazyload, load_only, selectinload
@@ -17,7 +17,8 @@ from app.engine.workflow import Workflow as WorkflowGraph, WorkflowInvalid
 from app.extensions import db
 from app.models import EXECUTION_STATUSES, AuditLog, Execution, Workflow
 from app.models.base import utcnow
-from app.runtime.executions import cancel_execution, create_execution, run_in_background, should_save_data
+from app.runtime.dispatch import get_dispatcher
+from app.runtime.executions import cancel_execution, create_execution, should_save_data
 from app.web import htmx
 from app.web.auth import client_ip
 from app.web.workflows import ConfirmForm, get_workflow_or_404
@@ -58,9 +59,10 @@ def execute(workflow_id):
     if reason:
         flash(reason, "error")
         return htmx.redirect(url_for("workflows.show", workflow_id=workflow.id))
-    execution = create_execution(content, mode="manual", workflow=workflow)
+    dispatcher = get_dispatcher()
+    execution = create_execution(content, mode="manual", workflow=workflow, status=dispatcher.initial_status)
     db.session.commit()
-    run_in_background(current_app._get_current_object(), execution.id)
+    dispatcher.dispatch(execution.id, manual=True)
     return htmx.redirect(url_for("executions.show", execution_id=execution.id))
 
 
