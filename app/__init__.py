@@ -31,6 +31,10 @@ def create_app(config=None):
 
     init_dispatcher(app)
 
+    from app.runtime.events import init_event_bus
+
+    init_event_bus(app)
+
     from app.web import register_web
 
     register_web(app)

@@ -11,7 +11,7 @@ from app.runtime.executions import create_execution
 from tests.conftest import create_user
 from tests.helpers import OWNER_EMAIL, csrf_from, login, post_form
 
-POLLING = 'hx-trigger="every 1s"'
+LIVE_VIEW = 'data-live-execution='
 
 
 def node(name, node_type, x=0, **parameters):
@@ -89,7 +89,7 @@ def test_execute_runs_in_the_background_and_shows_nodes_items_and_output(owner_c
     assert "[&#34;math&#34;]" in page, "nested values as compact JSON"
     assert "&#34;name&#34;: &#34;Grace&#34;" in page, "the output as pretty JSON"
     assert "&lt;b&gt;first&lt;/b&gt;" in page and "<b>first</b>" not in page, "item data is escaped"
-    assert POLLING not in page
+    assert LIVE_VIEW not in page
 
 
 def test_a_failing_workflow_shows_the_error_and_its_node(owner_client, app):
@@ -211,16 +211,16 @@ def test_members_see_only_executions_of_their_own_workflows(app, owner):
 
 
 @pytest.mark.parametrize("status", ["new", "queued", "running"])
-def test_unfinished_executions_poll_and_finished_ones_do_not(owner_client, app, status):
+def test_unfinished_executions_show_the_live_view_and_finished_ones_do_not(owner_client, app, status):
     workflow_id = make_workflow(app, chain("Polled", node("Start", "manualTrigger")))
     live = add_execution(app, workflow_id, status=status)
     done = add_execution(app, workflow_id, status="success")
     page = text(owner_client.get(f"/executions/{live}"))
-    assert POLLING in page and f'hx-get="/executions/{live}"' in page and ">Stop</button>" in page
+    assert LIVE_VIEW in page and f'/executions/{live}/events"' in page and ">Stop</button>" in page
     fragment = text(owner_client.get(f"/executions/{live}", headers={"HX-Request": "true"}))
-    assert POLLING in fragment and "<html" not in fragment
+    assert LIVE_VIEW in fragment and "<html" not in fragment
     finished = owner_client.get(f"/executions/{done}", headers={"HX-Request": "true"})
-    assert POLLING not in text(finished) and 'id="execution"' in text(finished)
+    assert LIVE_VIEW not in text(finished) and 'id="execution"' in text(finished)
 
 
 def test_a_workflow_that_keeps_no_data_says_so(owner_client, app):

@@ -19,6 +19,7 @@ from app.engine.workflow import WorkflowInvalid
 from app.extensions import db
 from app.models import Execution, ExecutionData, Workflow
 from app.models.base import utcnow
+from app.runtime.events import EventHooks, get_event_bus
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _run_snapshot(execution, token, start_node, destination_node, run_data):
         return run_workflow(
             snapshot, mode=execution.mode, start_node=start_node, destination_node=destination_node,
             run_data=run_data, cancel_token=token, execution_id=str(execution.id), workflow_meta=meta,
-            workflow_loader=load_workflow_json,
+            workflow_loader=load_workflow_json, hooks=EventHooks(get_event_bus(), execution.id),
         )
     except (WorkflowInvalid, ExecutionError) as exc:
         return ExecutionResult("error", {}, None, {"message": str(exc)})

@@ -6,9 +6,9 @@ from app.web.security import enforce_login
 
 
 def register_web(app):
-    from app.web import auth, executions, health, settings, workflows
+    from app.web import auth, executions, health, settings, workflows, ws
 
-    for module in (auth, executions, health, settings, workflows):
+    for module in (auth, executions, health, settings, workflows, ws):
         app.register_blueprint(module.bp)
     app.before_request(enforce_login)
 
