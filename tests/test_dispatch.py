@@ -3,12 +3,14 @@ through real `worker.py` processes on the real Redis; a job delivered twice runs
 import time
 
 import pytest
-from rq import Queue
+from rq import Queue, SimpleWorker
 
+import app as app_factory
 from app.config import ConfigError, load_config
 from app.engine.states import TERMINAL
 from app.extensions import db
 from app.models import Execution, Workflow
+from app.runtime import jobs
 from app.runtime.dispatch import JOB_FUNCTION, QUEUE_NAME, InlineDispatcher, QueueDispatcher, get_dispatcher
 from app.runtime.executions import claim_execution, create_execution
 from tests import services
@@ -177,3 +179,20 @@ def test_concurrency_defaults_to_five_and_must_be_positive(monkeypatch, tmp_path
     monkeypatch.setenv("EXECUTIONS_CONCURRENCY", "0")
     with pytest.raises(ConfigError, match="EXECUTIONS_CONCURRENCY must be at least 1, got 0"):
         load_config(str(tmp_path))
+
+
+def test_a_job_outside_worker_py_makes_its_app_once(redis_conn, app, owner, sqlite_url, monkeypatch):  # noqa: F811
+    ids = add_executions(app, make_workflow(app, chain("Plain RQ", node("Start", "manualTrigger"))), 2,
+                         status="queued")
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setattr(jobs, "_app", None)
+    queue = Queue(QUEUE_NAME, connection=redis_conn)
+    for id_ in ids:
+        queue.enqueue(JOB_FUNCTION, id_)
+    created, real_create_app = [], app_factory.create_app
+    monkeypatch.setattr(app_factory, "create_app", lambda: created.append(real_create_app()) or created[-1])
+    SimpleWorker([queue], connection=redis_conn).work(burst=True)
+    assert len(created) == 1 and jobs._app is created[0]
+    assert set(statuses(app, ids).values()) == {"success"}
+    with created[0].app_context():
+        db.engine.dispose()
