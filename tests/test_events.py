@@ -159,6 +159,18 @@ def test_hooks_turn_a_run_into_events(app_ctx):
     assert finished["status"] == "error" and "no way" in finished["error"]["message"]
 
 
+def test_a_canceled_run_ends_with_a_canceled_executionfinished(app_ctx):
+    from app.engine.context import CancelToken
+
+    bus, token = InProcessBus(), CancelToken()
+    token.cancel("The execution was canceled by a user")
+    run_workflow(FLOW, cancel_token=token, hooks=EventHooks(bus, 8))
+    with bus.subscribe(8) as subscription:
+        events = list(subscription)
+    assert [e["type"] for e in events] == ["executionStarted", EXECUTION_FINISHED]
+    assert events[-1]["status"] == "canceled" and "canceled by a user" in events[-1]["error"]["message"]
+
+
 def test_a_broken_bus_does_not_break_the_run(app_ctx):
     class Broken:
         def publish(self, execution_id, event):
@@ -176,8 +188,12 @@ def live_app(request, sqlite_url):
     executions mode the test asks for with indirect parametrization."""
     config = {}
     if request.param == "queue":
-        services.require_redis()
         config = {"EXECUTIONS_MODE": "queue", "REDIS_URL": services.REDIS_URL}
+        # Each test's fresh database numbers executions from 1 again; Redis still holds the
+        # events earlier tests published for those numbers.
+        redis_client = request.getfixturevalue("redis_client")
+        for key in redis_client.scan_iter("ff:exec:[0-9]*"):
+            redis_client.delete(key)
     app = make_app(sqlite_url, **config)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -254,6 +270,31 @@ def test_events_arrive_over_a_real_websocket_in_order(live_app):
     assert result["nodes"]["Make"] == [{"status": "success", "itemCounts": [3], "durationMs": events[4]["durationMs"]}]
 
 
+SLOW_FLOW = chain(
+    "Slow", node("Start", "manualTrigger", 0),
+    code("Wait", "const t = Date.now(); while (Date.now() - t < 1500) {} return [{json: {done: true}}];", 200),
+    node("After", "noOp", 400),
+)
+
+
+def test_a_websocket_joining_mid_run_gets_the_events_so_far_then_the_rest(live_app):
+    create_user(live_app)
+    execution_id = add_execution(live_app, make_workflow(live_app, SLOW_FLOW), status="new")
+    session = logged_in(live_app)
+    with live_app.app_context():
+        watcher = live_app.extensions["flowforge.event_bus"].subscribe(execution_id)
+    with watcher:
+        run_in_background(live_app, execution_id)
+        while (watcher.get(timeout=10) or {}).get("node") != "Wait":
+            pass
+    messages = receive_all(connect(live_app, execution_id, session))
+    events = messages[:-1]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [(e["type"], e.get("node")) for e in events][:4] == [
+        ("executionStarted", None), ("nodeStarted", "Start"), ("nodeFinished", "Start"), ("nodeStarted", "Wait")]
+    assert events[-1]["type"] == EXECUTION_FINISHED and messages[-1]["type"] == "executionResult"
+
+
 def test_a_subscriber_to_a_finished_execution_gets_the_stored_result(live_app):
     create_user(live_app)
     workflow_id = make_workflow(live_app, FLOW)
@@ -302,11 +343,7 @@ def test_the_execution_page_follows_a_run_live_in_a_browser(live_app):
 
     _require_chromium()
     create_user(live_app)
-    workflow_id = make_workflow(live_app, chain(
-        "Slow", node("Start", "manualTrigger", 0),
-        code("Wait", "const t = Date.now(); while (Date.now() - t < 2000) {} return [{json: {done: true}}];", 200),
-        node("After", "noOp", 400),
-    ))
+    workflow_id = make_workflow(live_app, SLOW_FLOW)
     base = live_app.config["TEST_BASE_URL"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
