@@ -3,6 +3,7 @@ that streams them, over a real server and a real websocket client."""
 import json
 import threading
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -335,16 +336,14 @@ def test_the_page_of_a_running_execution_shows_the_live_view(owner_client, app):
     assert "data-live-execution" not in owner_client.get(f"/executions/{finished}").get_data(as_text=True)
 
 
-@pytest.mark.browser
-def test_the_execution_page_follows_a_run_live_in_a_browser(live_app):
-    from playwright.sync_api import expect, sync_playwright
+@contextmanager
+def browser_page(base):
+    """A Chromium page logged in as the owner."""
+    from playwright.sync_api import sync_playwright
 
     from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
 
     _require_chromium()
-    create_user(live_app)
-    workflow_id = make_workflow(live_app, SLOW_FLOW)
-    base = live_app.config["TEST_BASE_URL"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -354,18 +353,49 @@ def test_the_execution_page_follows_a_run_live_in_a_browser(live_app):
             page.get_by_label("Email").fill(OWNER_EMAIL)
             page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
             page.get_by_role("button", name="Log in").click()
-            page.goto(f"{base}/workflows/{workflow_id}")
-            page.get_by_role("button", name="Execute workflow").click()
-
-            live = page.locator(".live-execution")
-            expect(live.locator("[data-live-state]")).to_have_text("Running…")
-            expect(live.locator('[data-node="Start"] [data-node-status]')).to_have_text("success")
-            expect(live.locator('[data-node="Wait"] [data-node-status]')).to_have_text("running")
-            expect(live.locator("[data-live-elapsed]")).not_to_have_text("—")
-
-            # The finished page replaces the live view without a reload.
-            expect(page.get_by_role("heading", name="Nodes (3 ran)")).to_be_visible()
-            expect(page.locator(".live-execution")).to_have_count(0)
-            expect(page.locator("h1 .status")).to_have_text("success")
+            page.wait_for_url(base + "/workflows")
+            yield page
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_the_execution_page_follows_a_run_live_in_a_browser(live_app):
+    from playwright.sync_api import expect
+
+    create_user(live_app)
+    workflow_id = make_workflow(live_app, SLOW_FLOW)
+    base = live_app.config["TEST_BASE_URL"]
+    with browser_page(base) as page:
+        page.goto(f"{base}/workflows/{workflow_id}")
+        page.get_by_role("button", name="Execute workflow").click()
+
+        live = page.locator(".live-execution")
+        expect(live.locator("[data-live-state]")).to_have_text("Running…")
+        expect(live.locator('[data-node="Start"] [data-node-status]')).to_have_text("success")
+        expect(live.locator('[data-node="Wait"] [data-node-status]')).to_have_text("running")
+        expect(live.locator("[data-live-elapsed]")).not_to_have_text("—")
+
+        # The finished page replaces the live view without a reload.
+        expect(page.get_by_role("heading", name="Nodes (3 ran)")).to_be_visible()
+        expect(page.locator(".live-execution")).to_have_count(0)
+        expect(page.locator("h1 .status")).to_have_text("success")
+
+
+@pytest.mark.browser
+def test_stopping_a_run_from_its_live_page_shows_it_canceled(live_app):
+    from playwright.sync_api import expect
+
+    create_user(live_app)
+    workflow_id = make_workflow(live_app, SLOW_FLOW)
+    base = live_app.config["TEST_BASE_URL"]
+    with browser_page(base) as page:
+        page.goto(f"{base}/workflows/{workflow_id}")
+        page.get_by_role("button", name="Execute workflow").click()
+        expect(page.locator('.live-execution [data-node="Wait"] [data-node-status]')).to_have_text("running")
+        page.get_by_role("button", name="Stop").click()
+
+        # The run stops at the next node boundary: Wait finishes, After never starts.
+        expect(page.locator("h1 .status")).to_have_text("canceled")
+        expect(page.locator(".live-execution")).to_have_count(0)
+        expect(page.get_by_role("heading", name="Nodes (2 ran)")).to_be_visible()
