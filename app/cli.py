@@ -1,4 +1,4 @@
-"""Command-line interface: `flask user …` and `flask workflow …`."""
+"""Command-line interface: `flask user …`, `flask workflow …` and `flask executions …`."""
 import json
 import sys
 
@@ -8,10 +8,12 @@ from flask.cli import AppGroup
 
 from app.engine.workflow import WorkflowInvalid
 from app.extensions import db
-from app.models import AuditLog, ROLES, User, Workflow
+from app.models import AuditLog, Execution, ROLES, User, Workflow
 from app.engine.execute import run_workflow
 from app.models.workflow_store import import_workflows, prepare_content
 from app.runtime.executions import create_execution, load_workflow_json, run_execution
+from app.runtime.pruning import prune_executions
+from app.runtime.retry import RetryRefused, create_retry
 
 user_cli = AppGroup("user", help="Manage user accounts.")
 workflow_cli = AppGroup("workflow", help="Import, export and list workflows.")
@@ -175,6 +177,41 @@ def list_workflows():
         click.echo(f"{workflow.id}\t{'active' if workflow.active else 'inactive'}\t{workflow.name}")
 
 
+executions_cli = AppGroup("executions", help="Prune and retry stored executions.")
+
+
+@executions_cli.command("prune")
+@click.option("--max-age", type=click.IntRange(min=0), default=None,
+              help="Hours a finished execution is kept (default: EXECUTIONS_DATA_MAX_AGE; 0: no age limit).")
+@click.option("--max-count", type=click.IntRange(min=0), default=None,
+              help="Executions kept at most (default: EXECUTIONS_DATA_PRUNE_MAX_COUNT; 0: no limit).")
+def prune_command(max_age, max_count):
+    """Delete finished executions older than the max age or beyond the max count, now."""
+    result = prune_executions(max_age_hours=max_age, max_count=max_count)
+    click.echo(f"Pruned {result.total} executions ({result.by_age} by age, {result.by_count} by count).")
+
+
+@executions_cli.command("retry")
+@click.argument("execution_id", type=int)
+@click.option("--current", "use_current", is_flag=True,
+              help="Run the workflow as it is now instead of as it was when the execution ran.")
+def retry_command(execution_id, use_current):
+    """Retry a failed, crashed or canceled execution here and now; exits 0 if the retry succeeded."""
+    execution = db.session.get(Execution, execution_id)
+    if execution is None:
+        raise click.ClickException(f"No execution with the id {execution_id}.")
+    try:
+        retry = create_retry(execution, use_current=use_current)
+    except RetryRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    result = run_execution(retry.id)
+    status = result.status if result is not None else db.session.get(Execution, retry.id).status
+    click.echo(f"Execution {retry.id} (retry of {execution_id}): {status}")
+    sys.exit(0 if status == "success" else 1)
+
+
 def register_cli(app: Flask):
     app.cli.add_command(user_cli)
     app.cli.add_command(workflow_cli)
+    app.cli.add_command(executions_cli)

@@ -22,6 +22,10 @@ SETTINGS = (
     ("LOGIN_MAX_FAILURES", "10", "failed logins per account or address before a lock-out"),
     ("LOGIN_LOCKOUT_MINUTES", "15", "the window failed logins are counted in"),
     ("WORKFLOWS_PER_PAGE", "50", "rows per page in the workflow list"),
+    ("EXECUTIONS_DATA_PRUNE", "true", "delete finished executions on a rolling basis (by age and count)"),
+    ("EXECUTIONS_DATA_MAX_AGE", "336", "hours a finished execution is kept; 0 keeps them regardless of age"),
+    ("EXECUTIONS_DATA_PRUNE_MAX_COUNT", "10000", "executions kept at most (the newest); 0 for no limit"),
+    ("EXECUTIONS_PRUNE_INTERVAL_S", "3600", "seconds between two pruning runs"),
 )
 
 EXECUTIONS_MODES = ("inline", "queue")
@@ -52,6 +56,13 @@ def _positive_int(name, default):
     value = _env_int(name, default)
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _int_at_least(name, default, minimum):
+    value = _env_int(name, default)
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -125,6 +136,10 @@ def load_config(instance_path):
         "LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 10),
         "LOGIN_LOCKOUT_MINUTES": _env_int("LOGIN_LOCKOUT_MINUTES", 15),
         "WORKFLOWS_PER_PAGE": _env_int("WORKFLOWS_PER_PAGE", 50),
+        "EXECUTIONS_DATA_PRUNE": _env_bool("EXECUTIONS_DATA_PRUNE", True),
+        "EXECUTIONS_DATA_MAX_AGE": _int_at_least("EXECUTIONS_DATA_MAX_AGE", 336, 0),
+        "EXECUTIONS_DATA_PRUNE_MAX_COUNT": _int_at_least("EXECUTIONS_DATA_PRUNE_MAX_COUNT", 10_000, 0),
+        "EXECUTIONS_PRUNE_INTERVAL_S": _int_at_least("EXECUTIONS_PRUNE_INTERVAL_S", 3600, 1),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -25,10 +25,16 @@ sock = Sock()
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record):
-    """SQLite serves concurrent writers only in WAL mode with a busy timeout (DESIGN.md)."""
+    """SQLite serves concurrent writers only in WAL mode with a busy timeout (DESIGN.md).
+
+    auto_vacuum=INCREMENTAL lets pruning hand freed pages back to the file system. It only takes
+    effect on a database that has no tables yet (so it must come before journal_mode, which
+    writes the header) or after a full `VACUUM`; on older databases it is a harmless no-op.
+    """
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")

@@ -17,7 +17,9 @@ os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="flowforge-test-i
 for name in ("DATABASE_URL", "REDIS_URL", "EXECUTIONS_MODE"):
     os.environ.pop(name, None)
 
-BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "ENCRYPTION_KEY": "test-encryption-key"}
+# No pruner thread per test app: tests call app.runtime.pruning directly.
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "ENCRYPTION_KEY": "test-encryption-key",
+               "EXECUTIONS_DATA_PRUNE": False}
 
 
 def make_app(database_url, **config):

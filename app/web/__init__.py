@@ -6,11 +6,14 @@ from app.web.security import enforce_login
 
 
 def register_web(app):
-    from app.web import auth, executions, health, settings, workflows, ws
+    from app.runtime import pruning
+    from app.web import admin, auth, executions, health, settings, workflows, ws
 
     for module in (auth, executions, health, settings, workflows, ws):
         app.register_blueprint(module.bp)
     app.before_request(enforce_login)
+    admin.init_app(app)
+    pruning.init_app(app)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import exists, or_
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import defer, lazyload, load_only, selectinload
 
 from app.engine.registry import registry
@@ -19,6 +19,9 @@ from app.models import EXECUTION_STATUSES, AuditLog, Execution, Workflow
 from app.models.base import utcnow
 from app.runtime.dispatch import get_dispatcher
 from app.runtime.executions import cancel_execution, create_execution, should_save_data
+from app.runtime.retry import (
+    CHOICES as RETRY_CHOICES, CURRENT, RETRYABLE, RetryRefused, create_retry, retry_content,
+)
 from app.web import htmx
 from app.web.auth import client_ip
 from app.web.workflows import ConfirmForm, get_workflow_or_404
@@ -277,7 +280,14 @@ def _detail_context(execution):
         "data_note": _data_note(execution),
         "nodes": _node_views((data or {}).get("runData") or {}, snapshot),
         "max_items": MAX_SHOWN_ITEMS, "form": ConfirmForm(),
+        "retryable": execution.status in RETRYABLE, "retries": _retry_ids(execution),
     }
+
+
+def _retry_ids(execution):
+    return db.session.scalars(
+        select(Execution.id).where(Execution.retry_of == execution.id).order_by(Execution.id)
+    ).all()
 
 
 @bp.route("/executions/<int:execution_id>")
@@ -299,6 +309,30 @@ def stop(execution_id):
         flash(f"Execution #{execution.id} is not running in this process, so it cannot be stopped from here.",
               "warning")
     return htmx.redirect(url_for("executions.show", execution_id=execution.id))
+
+
+@bp.route("/executions/<int:execution_id>/retry", methods=["POST"])
+def retry(execution_id):
+    """Run a failed execution's workflow again, as it was (`original`) or as it is (`current`)."""
+    execution = get_execution_or_404(execution_id)
+    choice = request.form.get("workflow")
+    if not ConfirmForm().validate_on_submit() or choice not in RETRY_CHOICES:
+        abort(400)
+    here = url_for("executions.show", execution_id=execution.id)
+    try:
+        content = retry_content(execution, use_current=choice == CURRENT)
+    except RetryRefused as exc:
+        flash(str(exc), "error")
+        return htmx.redirect(here)
+    reason = _why_not_runnable(content)
+    if reason:
+        flash(reason, "error")
+        return htmx.redirect(here)
+    dispatcher = get_dispatcher()
+    new = create_retry(execution, status=dispatcher.initial_status, content=content)
+    db.session.commit()
+    dispatcher.dispatch(new.id, manual=True)
+    return htmx.redirect(url_for("executions.show", execution_id=new.id))
 
 
 def _list_url(target):
