@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from app.engine.execute import run_workflow
 from app.extensions import db
+from app.models import Execution
 from app.runtime.events import (
     EXECUTION_FINISHED, EventHooks, InProcessBus, RedisBus, events_key, init_event_bus,
 )
@@ -306,6 +307,25 @@ def test_a_subscriber_to_a_finished_execution_gets_the_stored_result(live_app):
     messages = receive_all(ws)
     assert [m["type"] for m in messages] == ["executionResult"]
     assert messages[0]["status"] == "success" and messages[0]["nodes"]["Keep"][0]["itemCounts"] == [3, 0]
+
+
+def test_without_a_reachable_bus_the_stream_still_ends_with_the_stored_result(live_app, monkeypatch):
+    from app.web import ws as ws_module
+
+    class Unreachable:
+        def subscribe(self, execution_id):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setitem(live_app.extensions, "flowforge.event_bus", Unreachable())
+    monkeypatch.setattr(ws_module, "IDLE_CHECK_S", 0.2)
+    create_user(live_app)
+    execution_id = add_execution(live_app, make_workflow(live_app, FLOW), status="running")
+    ws = connect(live_app, execution_id, logged_in(live_app))
+    with live_app.app_context():
+        execution = db.session.get(Execution, execution_id)
+        execution.status = "crashed"
+        db.session.commit()
+    assert [(m["type"], m["status"]) for m in receive_all(ws)] == [("executionResult", "crashed")]
 
 
 def test_only_the_workflows_owner_or_admins_may_watch(live_app):

@@ -12,6 +12,8 @@ connected, that last message is the only one. Who may watch: the same people who
 execution's page.
 """
 import json
+import logging
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -20,8 +22,10 @@ from flask import Blueprint, abort, current_app, request
 from app.engine.states import TERMINAL
 from app.extensions import db, sock
 from app.models import Execution
-from app.runtime.events import EXECUTION_FINISHED, get_event_bus, node_finished_fields
+from app.runtime.events import EXECUTION_FINISHED, Subscription, get_event_bus, node_finished_fields
 from app.web.executions import elapsed_ms, get_execution_or_404
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("ws", __name__)
 
@@ -55,12 +59,28 @@ def _same_origin():
 @sock.route("/executions/<int:execution_id>/events", bp=bp)
 def execution_events(ws, execution_id):
     if _stored_status(execution_id) not in TERMINAL:
-        with get_event_bus().subscribe(execution_id) as events:
+        with _subscribe(execution_id) as events:
             for event in _until_finished(ws, events, execution_id):
                 ws.send(json.dumps(event))
         if not _wait_until_stored(execution_id):
             return
     ws.send(json.dumps(_result_message(execution_id)))
+
+
+class _Silent(Subscription):
+    def get(self, timeout=None):
+        threading.Event().wait(timeout)
+        return None
+
+
+def _subscribe(execution_id):
+    """The bus's subscription; with the bus unreachable (Redis down), a silent one, so that the
+    stream still ends with the stored result."""
+    try:
+        return get_event_bus().subscribe(execution_id)
+    except Exception:
+        log.warning("no live events for execution %s: the event bus is unreachable", execution_id, exc_info=True)
+        return _Silent()
 
 
 def _until_finished(ws, events, execution_id):
