@@ -59,7 +59,7 @@ def test_prunes_finished_executions_older_than_the_max_age_with_their_data(db_ap
     waiting = add(wf, "waiting", hours_ago=400)
     young = add(wf, "success", hours_ago=300)
 
-    result = prune_executions(max_age_hours=336, max_count=0, now=NOW)
+    result = prune_executions(max_age_hours=336, max_count=0, batch_size=3, now=NOW)
 
     assert (result.by_age, result.by_count) == (len(old), 0)
     assert remaining() == sorted([running, queued, waiting, young])
@@ -76,16 +76,15 @@ def test_a_crashed_execution_without_a_stop_time_ages_from_its_creation(db_app):
 
 def test_prunes_the_oldest_finished_executions_beyond_the_max_count_in_batches(db_app):
     wf = workflow_id()
-    ids = [add(wf, hours_ago=100 - i) for i in range(12)]
     running = add(wf, "running", hours_ago=200)  # the oldest of all, but still running
-    ids.sort()
+    ids = [add(wf, hours_ago=100 - i) for i in range(12)]
 
     result = prune_executions(max_age_hours=0, max_count=5, batch_size=2, now=NOW)
 
     # The newest five are kept; of the older ones everything but the running one goes.
-    assert result.by_count == 8
-    assert remaining() == sorted(ids[-4:] + [running])
-    assert data_rows() == 5
+    assert result.by_count == 7
+    assert remaining() == sorted([running] + ids[-5:])
+    assert data_rows() == 6
 
 
 def test_the_settings_are_the_defaults(db_app):

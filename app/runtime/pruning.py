@@ -69,14 +69,17 @@ def _newest_beyond(max_count):
 
 
 def _delete_in_batches(condition, batch_size):
-    deleted = 0
+    deleted, after = 0, 0
     while True:
+        # Resuming after the last id walks the table once in primary-key order instead of
+        # rescanning from the start for every batch (kept rows would be read again each time).
         ids = db.session.scalars(
-            select(Execution.id).where(condition, Execution.status.in_(TERMINAL))
+            select(Execution.id).where(condition, Execution.status.in_(TERMINAL), Execution.id > after)
             .order_by(Execution.id).limit(batch_size)
         ).all()
         if not ids:
             return deleted
+        after = ids[-1]
         # The foreign key cascades too, but saying it keeps SQLite databases whose connection
         # lacks `foreign_keys=ON` (older tools, the sqlite3 shell) from keeping orphans.
         db.session.execute(delete(ExecutionData).where(ExecutionData.execution_id.in_(ids)))
