@@ -34,11 +34,20 @@ def main(argv=None):
     connection = Redis.from_url(url)
     with app.app_context():
         if args.scheduler:
-            from rq_scheduler import Scheduler
-
-            Scheduler(queue_name=QUEUES[0], connection=connection).run(burst=args.burst)
+            run_scheduler(connection, args.burst)
         else:
             run_workers(connection, args.concurrency, args.burst, args.fork)
+
+
+def run_scheduler(connection, burst):
+    from rq_scheduler import Scheduler
+
+    from app.runtime.pruning import schedule_periodic_jobs
+
+    scheduler = Scheduler(queue_name=QUEUES[0], connection=connection)
+    # Periodic jobs have stable ids, so every scheduler start re-registers the same ones.
+    schedule_periodic_jobs(scheduler)
+    scheduler.run(burst=burst)
 
 
 def run_workers(connection, concurrency, burst, fork):
