@@ -1,5 +1,9 @@
 """Small helpers for driving the app through the Flask test client with CSRF switched on."""
 import re
+import threading
+from contextlib import contextmanager
+
+from werkzeug.serving import make_server
 
 OWNER_EMAIL = "owner@example.com"
 OWNER_PASSWORD = "correct horse battery"
@@ -27,3 +31,23 @@ def post_form(client, url, data=None, page=None, **kwargs):
 
 def login(client, email=OWNER_EMAIL, password=OWNER_PASSWORD):
     return post_form(client, "/login", {"email": email, "password": password})
+
+
+@contextmanager
+def serving(app):
+    """Serve `app` over real HTTP on a free port (threaded: browsers open several connections
+    and a websocket holds its thread); yields the base URL and cleans up afterwards."""
+    from app.extensions import db
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -2,14 +2,12 @@
 import json
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import make_app
-from tests.helpers import OWNER_EMAIL, OWNER_PASSWORD
+from tests.helpers import OWNER_EMAIL, OWNER_PASSWORD, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,21 +29,8 @@ def _require_chromium():
 @pytest.fixture
 def live_server(sqlite_url):
     """The real app over HTTP on a free port; threaded, because the browser opens several connections."""
-    app = make_app(sqlite_url)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        from app.extensions import db
-
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serving(make_app(sqlite_url)) as base_url:
+        yield base_url
 
 
 @pytest.mark.browser

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed, ConnectionError as HandshakeRefused
-from werkzeug.serving import make_server
 
 from app.engine.execute import run_workflow
 from app.extensions import db
@@ -19,7 +18,7 @@ from app.runtime.events import (
 from app.runtime.executions import run_in_background
 from tests import services
 from tests.conftest import create_user, make_app
-from tests.helpers import OWNER_EMAIL, OWNER_PASSWORD, csrf_from
+from tests.helpers import OWNER_EMAIL, OWNER_PASSWORD, csrf_from, serving
 from tests.test_executions_web import add_execution, chain, make_workflow, node, wait_until_finished
 
 MEMBER_EMAIL = "member@example.com"
@@ -197,19 +196,9 @@ def live_app(request, sqlite_url):
         for key in redis_client.scan_iter("ff:exec:[0-9]*"):
             redis_client.delete(key)
     app = make_app(sqlite_url, **config)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["TEST_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    try:
+    with serving(app) as base_url:
+        app.config["TEST_BASE_URL"] = base_url
         yield app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def logged_in(app, email=OWNER_EMAIL, password=OWNER_PASSWORD):
