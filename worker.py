@@ -43,10 +43,12 @@ def run_scheduler(connection, burst):
     from rq_scheduler import Scheduler
 
     from app.runtime.pruning import schedule_periodic_jobs
+    from app.runtime.reconciler import schedule_reconciler
 
     scheduler = Scheduler(queue_name=QUEUES[0], connection=connection)
     # Periodic jobs have stable ids, so every scheduler start re-registers the same ones.
     schedule_periodic_jobs(scheduler)
+    schedule_reconciler(scheduler)
     scheduler.run(burst=burst)
 
 

@@ -11,8 +11,9 @@ from app.extensions import db
 from app.models import AuditLog, Execution, ROLES, User, Workflow
 from app.engine.execute import run_workflow
 from app.models.workflow_store import import_workflows, prepare_content
-from app.runtime.executions import create_execution, load_workflow_json, run_execution
+from app.runtime.executions import create_execution, load_workflow_json, request_cancel, run_execution
 from app.runtime.pruning import prune_executions
+from app.runtime.reconciler import reconcile
 from app.runtime.retry import RetryRefused, create_retry
 
 user_cli = AppGroup("user", help="Manage user accounts.")
@@ -177,7 +178,7 @@ def list_workflows():
         click.echo(f"{workflow.id}\t{'active' if workflow.active else 'inactive'}\t{workflow.name}")
 
 
-executions_cli = AppGroup("executions", help="Prune and retry stored executions.")
+executions_cli = AppGroup("executions", help="Prune, retry, stop and reconcile stored executions.")
 
 
 @executions_cli.command("prune")
@@ -209,6 +210,26 @@ def retry_command(execution_id, use_current):
     status = result.status if result is not None else db.session.get(Execution, retry.id).status
     click.echo(f"Execution {retry.id} (retry of {execution_id}): {status}")
     sys.exit(0 if status == "success" else 1)
+
+
+@executions_cli.command("stop")
+@click.argument("execution_id", type=int)
+def stop_command(execution_id):
+    """Stop an execution, whichever process runs it; it ends `canceled` at its next node boundary."""
+    status = request_cancel(execution_id)
+    if status is None:
+        raise click.ClickException(f"No execution with the id {execution_id}.")
+    if status == "running":
+        click.echo(f"Execution {execution_id}: stop requested; it stops before its next node starts.")
+    else:
+        click.echo(f"Execution {execution_id}: {status}")
+
+
+@executions_cli.command("reconcile")
+def reconcile_command():
+    """Mark silent running executions crashed and re-enqueue queued ones Redis lost, now."""
+    result = reconcile()
+    click.echo(f"Crashed {len(result.crashed)}, re-ran {len(result.rerun)}, re-enqueued {len(result.requeued)}.")
 
 
 def register_cli(app: Flask):

@@ -17,9 +17,9 @@ os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="flowforge-test-i
 for name in ("DATABASE_URL", "REDIS_URL", "EXECUTIONS_MODE"):
     os.environ.pop(name, None)
 
-# No pruner thread per test app: tests call app.runtime.pruning directly.
+# No pruner or reconciler thread per test app: tests call them directly.
 BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "ENCRYPTION_KEY": "test-encryption-key",
-               "EXECUTIONS_DATA_PRUNE": False}
+               "EXECUTIONS_DATA_PRUNE": False, "EXECUTIONS_RECONCILE_INTERVAL_S": 0}
 
 
 def make_app(database_url, **config):

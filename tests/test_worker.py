@@ -48,6 +48,7 @@ def test_scheduler_moves_due_jobs_to_the_queue(redis_conn, tmp_path, sqlite_url)
     assert job.id in Queue("executions", connection=redis_conn).job_ids
     scheduled = [j.id for j in Scheduler(queue_name="executions", connection=redis_conn).get_jobs()]
     assert any(job_id.startswith("flowforge-periodic-prune-") for job_id in scheduled), scheduled
+    assert any(job_id.startswith("flowforge-periodic-reconcile-") for job_id in scheduled), scheduled
     run_worker(tmp_path, sqlite_url, "--burst")
     job.refresh()
     assert job.return_value() == 24

@@ -21,6 +21,8 @@ class Execution(db.Model):
     stopped_at = db.Column(db.DateTime)
     wait_till = db.Column(db.DateTime, index=True)
     heartbeat_at = db.Column(db.DateTime)
+    # Set by `request_cancel` from any process; the process running the execution polls for it.
+    cancel_requested_at = db.Column(db.DateTime)
     retry_of = db.Column(db.Integer, db.ForeignKey("executions.id", ondelete="SET NULL"))
     workflow_snapshot = db.Column(db.JSON)
     last_node = db.Column(db.String(255))

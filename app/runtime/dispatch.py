@@ -13,6 +13,11 @@ from app.runtime.executions import run_in_app, run_in_background
 
 QUEUE_NAME = "executions"
 JOB_FUNCTION = "app.runtime.jobs.run_execution_job"
+LIVE_JOB_STATUSES = frozenset({"queued", "started", "deferred", "scheduled"})
+
+
+def job_id(execution_id):
+    return f"execution-{execution_id}"
 
 
 class Dispatcher:
@@ -80,7 +85,23 @@ class QueueDispatcher(Dispatcher):
         # Manual runs are queued too: the web process never runs workflows in queue mode. The
         # worker's --concurrency is its limit; there is no second one to be exempt from.
         # No RQ timeout: how long a workflow may run is the workflow's business, not transport's.
-        self.queue.enqueue(JOB_FUNCTION, execution_id, job_timeout=-1)
+        # The job id is the execution's, so the reconciler can tell whether Redis still has it.
+        self.queue.enqueue(JOB_FUNCTION, execution_id, job_timeout=-1, job_id=job_id(execution_id))
+
+    def has_job(self, execution_id):
+        """Whether Redis still holds a job that will run the execution (waiting or running)."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            job = Job.fetch(job_id(execution_id), connection=self.queue.connection)
+        except NoSuchJobError:
+            return False
+        status = job.get_status(refresh=False)
+        if status == "queued":
+            # A job can outlive its place in the queue's list (a partial restore of Redis).
+            return self.queue.connection.lpos(self.queue.key, job.id) is not None
+        return status in LIVE_JOB_STATUSES
 
     @property
     def queue(self):

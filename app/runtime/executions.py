@@ -7,6 +7,7 @@ as far as the workflow's settings say to keep it.
 import logging
 import threading
 
+from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,12 +15,13 @@ from app.engine.context import CancelToken
 from app.engine.errors import ExecutionError
 from app.engine.execute import run_workflow
 from app.engine.runner import ExecutionResult
-from app.engine.states import NEW, QUEUED, RUNNING, transition
+from app.engine.states import CANCELED, NEW, QUEUED, RUNNING, WAITING, transition
 from app.engine.workflow import WorkflowInvalid
 from app.extensions import db
 from app.models import Execution, ExecutionData, Workflow
 from app.models.base import utcnow
 from app.runtime.events import EventHooks, get_event_bus
+from app.runtime.heartbeat import STOP_REASON, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ def claim_execution(execution_id):
     claimed = db.session.execute(
         update(Execution)
         .where(Execution.id == execution_id, Execution.status.in_((NEW, QUEUED)))
-        .values(status=RUNNING, started_at=utcnow())
+        .values(status=RUNNING, started_at=utcnow(), heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -94,8 +96,11 @@ def run_execution(execution_id, start_node=None, destination_node=None, run_data
     token = CancelToken()
     with _running_lock:
         _running[execution_id] = token
+    heartbeat = Heartbeat(current_app._get_current_object(), execution_id, token,
+                          current_app.config["EXECUTIONS_HEARTBEAT_S"])
     try:
-        result = _run_snapshot(execution, token, start_node, destination_node, run_data)
+        with heartbeat:
+            result = _run_snapshot(execution, token, start_node, destination_node, run_data)
         record_result(execution, result)
         db.session.commit()
         return result
@@ -138,8 +143,40 @@ def cancel_execution(execution_id):
         token = _running.get(execution_id)
     if token is None:
         return False
-    token.cancel("The execution was canceled by a user")
+    token.cancel(STOP_REASON)
     return True
+
+
+def request_cancel(execution_id):
+    """Stop an execution wherever it runs; returns its status afterwards, None when there is none.
+
+    One that has not started is canceled right here, by a conditional update so that a worker
+    claiming it at the same moment either wins (and sees the request) or finds nothing to claim.
+    A running one gets `cancel_requested_at`, which its heartbeat reads within a second; the
+    status stays `running` until the run itself stops and records `canceled`.
+    """
+    not_started = db.session.execute(
+        update(Execution)
+        .where(Execution.id == execution_id, Execution.status.in_((NEW, QUEUED, WAITING)))
+        .values(status=CANCELED, stopped_at=utcnow(), cancel_requested_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not_started.rowcount == 0:
+        db.session.execute(
+            update(Execution)
+            .where(Execution.id == execution_id, Execution.status == RUNNING,
+                   Execution.cancel_requested_at.is_(None))
+            .values(cancel_requested_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    # Here too, so a run in this process stops without waiting for its heartbeat.
+    cancel_execution(execution_id)
+    execution = db.session.get(Execution, execution_id)
+    if execution is None:
+        return None
+    db.session.refresh(execution)
+    return execution.status
 
 
 def run_in_app(app, execution_id, **options):

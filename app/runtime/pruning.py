@@ -114,15 +114,16 @@ def prune_and_log():
 
 # -- inline mode: a daemon thread in the web process -----------------------------------------------
 
-class Pruner:
-    """Prunes every `interval` seconds, the first time one interval after it starts, so a web
-    process that restarts often does not prune on every start."""
+class Periodic:
+    """Runs `task` in an app context every `interval` seconds, the first time one interval after
+    it starts, so a web process that restarts often does not run it on every start."""
 
-    def __init__(self, app, interval):
+    def __init__(self, app, interval, task, name):
         self.app = app
         self.interval = interval
+        self.task = task
         self._stopped = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="execution-pruner", daemon=True)
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self):
         self.thread.start()
@@ -136,25 +137,35 @@ class Pruner:
         while not self._stopped.wait(self.interval):
             with self.app.app_context():
                 try:
-                    prune_and_log()
+                    self.task()
                 finally:
                     db.session.remove()
 
 
-def init_app(app):
-    """Start the pruner on the first request of an inline-mode app with pruning on. Lazily, so the
-    CLI, migrations and worker.py (which create the app too) never start one."""
-    if app.config["EXECUTIONS_MODE"] != "inline" or not app.config["EXECUTIONS_DATA_PRUNE"]:
-        return
+class Pruner(Periodic):
+    def __init__(self, app, interval):
+        super().__init__(app, interval, prune_and_log, "execution-pruner")
+
+
+def start_lazily(app, key, make):
+    """Start `make()`'s thread on the app's first request, once. Lazily, so the CLI, migrations and
+    worker.py (which create the app too) never start one."""
     lock = threading.Lock()
 
     @app.before_request
-    def _start_pruner():
-        if _PRUNER in app.extensions:
+    def _start():
+        if key in app.extensions:
             return
         with lock:
-            if _PRUNER not in app.extensions:
-                app.extensions[_PRUNER] = Pruner(app, app.config["EXECUTIONS_PRUNE_INTERVAL_S"]).start()
+            if key not in app.extensions:
+                app.extensions[key] = make().start()
+
+
+def init_app(app):
+    """Start the pruner on the first request of an inline-mode app with pruning on."""
+    if app.config["EXECUTIONS_MODE"] != "inline" or not app.config["EXECUTIONS_DATA_PRUNE"]:
+        return
+    start_lazily(app, _PRUNER, lambda: Pruner(app, app.config["EXECUTIONS_PRUNE_INTERVAL_S"]))
 
 
 # -- queue mode: a periodic rq-scheduler job --------------------------------------------------------
@@ -169,28 +180,32 @@ def prune_job():
     return None if result is None else {"by_age": result.by_age, "by_count": result.by_count}
 
 
-def periodic_job_id(func, interval):
+def periodic_job_id(func, interval, prefix=_JOB_PREFIX):
     """A stable id for a periodic job: the same definition always gets the same id, so a restarted
     scheduler finds its job instead of adding a second one, and a changed one gets a new id."""
     digest = hashlib.sha256(f"{func}|{interval}".encode()).hexdigest()[:16]
-    return _JOB_PREFIX + digest
+    return prefix + digest
 
 
 def schedule_periodic_jobs(scheduler, app=None):
     """Register the pruning job with an rq_scheduler.Scheduler (`worker.py --scheduler`); jobs of
     an older definition are canceled. Returns the id of the job, or None when pruning is off."""
     config = (app or current_app).config
-    wanted = None
-    if config["EXECUTIONS_DATA_PRUNE"]:
-        wanted = periodic_job_id(PRUNE_JOB, config["EXECUTIONS_PRUNE_INTERVAL_S"])
+    interval = config["EXECUTIONS_PRUNE_INTERVAL_S"] if config["EXECUTIONS_DATA_PRUNE"] else None
+    return schedule_periodic_job(scheduler, PRUNE_JOB, interval, _JOB_PREFIX)
+
+
+def schedule_periodic_job(scheduler, func, interval, prefix):
+    """Keep exactly one job of `func` every `interval` seconds (none when interval is None) among
+    the scheduler's jobs whose ids start with `prefix`; returns its id."""
+    wanted = None if interval is None else periodic_job_id(func, interval, prefix)
     for job in list(scheduler.get_jobs()):
-        if job.id.startswith(_JOB_PREFIX) and job.id != wanted:
+        if job.id.startswith(prefix) and job.id != wanted:
             scheduler.cancel(job)
             job.delete()
     if wanted is not None and wanted not in scheduler:
-        interval = config["EXECUTIONS_PRUNE_INTERVAL_S"]
         scheduler.schedule(
-            scheduled_time=utcnow() + timedelta(seconds=interval), func=PRUNE_JOB, interval=interval,
+            scheduled_time=utcnow() + timedelta(seconds=interval), func=func, interval=interval,
             repeat=None, id=wanted, result_ttl=interval * 2,
         )
     return wanted

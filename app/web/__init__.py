@@ -6,7 +6,7 @@ from app.web.security import enforce_login
 
 
 def register_web(app):
-    from app.runtime import pruning
+    from app.runtime import pruning, reconciler
     from app.web import admin, auth, executions, health, settings, workflows, ws
 
     for module in (auth, executions, health, settings, workflows, ws):
@@ -14,6 +14,7 @@ def register_web(app):
     app.before_request(enforce_login)
     admin.init_app(app)
     pruning.init_app(app)
+    reconciler.init_app(app)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import EXECUTION_STATUSES, AuditLog, Execution, Workflow
 from app.models.base import utcnow
 from app.runtime.dispatch import get_dispatcher
-from app.runtime.executions import cancel_execution, create_execution, should_save_data
+from app.runtime.executions import create_execution, request_cancel, should_save_data
 from app.runtime.retry import (
     CHOICES as RETRY_CHOICES, CURRENT, RETRYABLE, RetryRefused, create_retry, retry_content,
 )
@@ -303,11 +303,10 @@ def stop(execution_id):
         abort(400)
     if execution.status in TERMINAL:
         flash(f"Execution #{execution.id} has already finished ({execution.status}).", "info")
-    elif cancel_execution(execution.id):
-        flash(f"Stopping execution #{execution.id}: it stops before its next node starts.", "success")
+    elif request_cancel(execution.id) == "canceled":
+        flash(f"Execution #{execution.id} was canceled before it started.", "success")
     else:
-        flash(f"Execution #{execution.id} is not running in this process, so it cannot be stopped from here.",
-              "warning")
+        flash(f"Stopping execution #{execution.id}: it stops before its next node starts.", "success")
     return htmx.redirect(url_for("executions.show", execution_id=execution.id))
 
 
