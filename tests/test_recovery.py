@@ -18,7 +18,7 @@ from app.runtime.dispatch import QueueDispatcher, get_dispatcher, job_id
 from app.runtime.executions import request_cancel
 from app.runtime.reconciler import reconcile
 from tests import services
-from tests.conftest import create_user, make_app
+from tests.conftest import _dispose, _truncate_all as truncate_all, create_user, make_app
 from tests.test_dispatch import add_executions, statuses
 from tests.test_executions_web import chain, make_workflow, node
 from tests.test_worker import ROOT, redis_conn, run_worker  # noqa: F401  (redis_conn is a fixture)
@@ -34,16 +34,29 @@ def sleepy_workflow(app, steps, seconds):
     return make_workflow(app, chain("Sleepy", node("Start", "manualTrigger"), *nodes))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """The database the test and its worker processes share: a SQLite file, or the real PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    url = request.getfixturevalue("postgres_url")
+    cleaner = make_app(url)
+    truncate_all(cleaner)
+    _dispose(cleaner)
+    return url
+
+
 @pytest.fixture
-def queue_app(sqlite_url, redis_conn):  # noqa: F811
-    app = make_app(sqlite_url, EXECUTIONS_MODE="queue", REDIS_URL=services.REDIS_URL,
+def queue_app(db_url, redis_conn):  # noqa: F811
+    app = make_app(db_url, EXECUTIONS_MODE="queue", REDIS_URL=services.REDIS_URL,
                    EXECUTIONS_CRASH_AFTER_S=1, EXECUTIONS_REQUEUE_CRASHED=True)
     create_user(app)
-    return app
+    yield app
+    _dispose(app)
 
 
-def start_worker(tmp_path, sqlite_url, concurrency):
-    env = {**os.environ, "REDIS_URL": services.REDIS_URL, "DATABASE_URL": sqlite_url,
+def start_worker(tmp_path, db_url, concurrency):
+    env = {**os.environ, "REDIS_URL": services.REDIS_URL, "DATABASE_URL": db_url,
            "INSTANCE_PATH": str(tmp_path)}
     # A session of its own: RQ forks a scheduler child that outlives a killed worker, and the
     # teardown ends the whole group.
@@ -53,11 +66,11 @@ def start_worker(tmp_path, sqlite_url, concurrency):
 
 
 @pytest.fixture
-def worker(tmp_path, sqlite_url):
+def worker(tmp_path, db_url):
     started = []
 
     def start(concurrency="1"):
-        started.append(start_worker(tmp_path, sqlite_url, concurrency))
+        started.append(start_worker(tmp_path, db_url, concurrency))
         return started[-1]
     yield start
     for process in started:
@@ -101,15 +114,15 @@ def test_stop_reaches_an_execution_running_in_a_worker_process(queue_app, worker
         assert len(execution.data.value["runData"]) < 21
 
 
-def test_stop_of_a_queued_execution_cancels_it_before_any_worker_runs_it(queue_app, tmp_path, sqlite_url):
+def test_stop_of_a_queued_execution_cancels_it_before_any_worker_runs_it(queue_app, tmp_path, db_url):
     execution_id = queue_one(queue_app, sleepy_workflow(queue_app, steps=1, seconds=0))
     with queue_app.app_context():
         assert request_cancel(execution_id) == "canceled"
-    assert run_worker(tmp_path, sqlite_url, "--burst", "--concurrency", "1").returncode == 0
+    assert run_worker(tmp_path, db_url, "--burst", "--concurrency", "1").returncode == 0
     assert statuses(queue_app, [execution_id]) == {execution_id: "canceled"}
 
 
-def test_a_killed_worker_leaves_a_crashed_execution_that_runs_again_once(queue_app, worker, tmp_path, sqlite_url):
+def test_a_killed_worker_leaves_a_crashed_execution_that_runs_again_once(queue_app, worker, tmp_path, db_url):
     execution_id = queue_one(queue_app, sleepy_workflow(queue_app, steps=1, seconds=3))
     process = worker()
     wait_for_status(queue_app, execution_id, {"running"})
@@ -125,7 +138,7 @@ def test_a_killed_worker_leaves_a_crashed_execution_that_runs_again_once(queue_a
         rerun = db.session.get(Execution, rerun_id)
         assert (rerun.mode, rerun.retry_of, rerun.status) == ("retry", execution_id, "queued")
     assert statuses(queue_app, [execution_id]) == {execution_id: "crashed"}
-    assert run_worker(tmp_path, sqlite_url, "--burst", "--concurrency", "1").returncode == 0
+    assert run_worker(tmp_path, db_url, "--burst", "--concurrency", "1").returncode == 0
     assert statuses(queue_app, [rerun_id]) == {rerun_id: "success"}
 
 
@@ -150,7 +163,7 @@ def test_crashed_executions_are_not_run_again_unless_the_setting_says_so(queue_a
         assert (reconcile().crashed, Execution.query.count()) == ([execution_id], 1)
 
 
-def test_a_queued_execution_whose_job_redis_lost_is_enqueued_again(queue_app, redis_conn, tmp_path, sqlite_url):  # noqa: F811
+def test_a_queued_execution_whose_job_redis_lost_is_enqueued_again(queue_app, redis_conn, tmp_path, db_url):  # noqa: F811
     workflow_id = sleepy_workflow(queue_app, steps=1, seconds=0)
     lost, kept = queue_one(queue_app, workflow_id), queue_one(queue_app, workflow_id)
     Job.fetch(job_id(lost), connection=redis_conn).delete()
@@ -159,18 +172,18 @@ def test_a_queued_execution_whose_job_redis_lost_is_enqueued_again(queue_app, re
         assert reconcile().requeued == [lost]
         assert reconcile().requeued == []  # now Redis has it again
         assert get_dispatcher().has_job(kept)
-    assert run_worker(tmp_path, sqlite_url, "--burst", "--concurrency", "1").returncode == 0
+    assert run_worker(tmp_path, db_url, "--burst", "--concurrency", "1").returncode == 0
     assert statuses(queue_app, [lost, kept]) == {lost: "success", kept: "success"}
 
 
-def test_queued_executions_survive_redis_losing_all_its_data(queue_app, redis_conn, tmp_path, sqlite_url):  # noqa: F811
+def test_queued_executions_survive_redis_losing_all_its_data(queue_app, redis_conn, tmp_path, db_url):  # noqa: F811
     workflow_id = sleepy_workflow(queue_app, steps=1, seconds=0)
     ids = [queue_one(queue_app, workflow_id) for _ in range(3)]
     redis_conn.flushdb()  # what a restart without persistence leaves
     time.sleep(1.2)
     with queue_app.app_context():
         assert sorted(reconcile(QueueDispatcher(services.REDIS_URL)).requeued) == ids
-    assert run_worker(tmp_path, sqlite_url, "--burst", "--concurrency", "1").returncode == 0
+    assert run_worker(tmp_path, db_url, "--burst", "--concurrency", "1").returncode == 0
     assert set(statuses(queue_app, ids).values()) == {"success"}
 
 
