@@ -15,8 +15,8 @@ from app.extensions import db
 from app.models import Execution
 from app.models.base import utcnow
 from app.runtime.dispatch import QueueDispatcher, get_dispatcher, job_id
-from app.runtime.executions import request_cancel
-from app.runtime.reconciler import reconcile
+from app.runtime.executions import request_cancel, run_in_background
+from app.runtime.reconciler import reconcile, schedule_reconciler
 from tests import services
 from tests.conftest import _dispose, _truncate_all as truncate_all, create_user, make_app
 from tests.test_dispatch import add_executions, statuses
@@ -211,3 +211,35 @@ def test_the_cli_stops_executions_and_reconciles(queue_app):
     assert result.output == "Crashed 0, re-ran 0, re-enqueued 0.\n"
     with queue_app.app_context():
         assert db.session.get(Execution, running).cancel_requested_at is not None
+
+
+def test_the_heartbeat_keeps_a_long_run_from_being_marked_crashed(sqlite_url):
+    app = make_app(sqlite_url, EXECUTIONS_HEARTBEAT_S=1, EXECUTIONS_CRASH_AFTER_S=1)
+    create_user(app)
+    [execution_id] = add_executions(app, sleepy_workflow(app, steps=1, seconds=3), 1)
+    with app.app_context():
+        thread = run_in_background(app, execution_id)
+        time.sleep(2.5)
+        assert reconcile().crashed == []
+        thread.join(timeout=10)
+    assert statuses(app, [execution_id]) == {execution_id: "success"}
+
+
+def test_an_inline_web_process_reconciles_in_a_thread(sqlite_url):
+    app = make_app(sqlite_url, EXECUTIONS_RECONCILE_INTERVAL_S=1, EXECUTIONS_CRASH_AFTER_S=1)
+    create_user(app)
+    [execution_id] = add_executions(app, sleepy_workflow(app, steps=1, seconds=0), 1, status="running")
+    app.test_client().get("/login")
+    assert wait_for_status(app, execution_id, {"crashed"}, timeout=10) == "crashed"
+    app.extensions["flowforge_reconciler"].stop()
+
+
+def test_the_scheduler_job_follows_the_interval_setting(queue_app, redis_conn):  # noqa: F811
+    from rq_scheduler import Scheduler
+
+    scheduler = Scheduler(queue_name="executions", connection=redis_conn)
+    queue_app.config["EXECUTIONS_RECONCILE_INTERVAL_S"] = 30
+    job = schedule_reconciler(scheduler, queue_app)
+    assert schedule_reconciler(scheduler, queue_app) == job and job in scheduler
+    queue_app.config["EXECUTIONS_RECONCILE_INTERVAL_S"] = 0
+    assert schedule_reconciler(scheduler, queue_app) is None and job not in scheduler
