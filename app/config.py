@@ -27,9 +27,9 @@ SETTINGS = (
     ("EXECUTIONS_DATA_PRUNE_MAX_COUNT", "10000", "executions kept at most (the newest); 0 for no limit"),
     ("EXECUTIONS_PRUNE_INTERVAL_S", "3600", "seconds between two pruning runs"),
     ("EXECUTIONS_HEARTBEAT_S", "5", "seconds between two heartbeats (and stop-request checks) of a running execution"),
-    ("EXECUTIONS_CRASH_AFTER_S", "60", "a running execution without a heartbeat for this long is marked crashed"),
+    ("EXECUTIONS_CRASH_AFTER_S", "45", "a running execution without a heartbeat for this long is marked crashed"),
     ("EXECUTIONS_REQUEUE_CRASHED", "false", "run a crashed execution once more (a new execution, mode retry)"),
-    ("EXECUTIONS_RECONCILE_INTERVAL_S", "30", "seconds between two reconciler runs (crashed and lost executions); 0 turns it off"),
+    ("EXECUTIONS_RECONCILE_INTERVAL_S", "15", "seconds between two reconciler runs (crashed and lost executions); 0 turns it off"),
 )
 
 EXECUTIONS_MODES = ("inline", "queue")
@@ -145,9 +145,9 @@ def load_config(instance_path):
         "EXECUTIONS_DATA_PRUNE_MAX_COUNT": _int_at_least("EXECUTIONS_DATA_PRUNE_MAX_COUNT", 10_000, 0),
         "EXECUTIONS_PRUNE_INTERVAL_S": _int_at_least("EXECUTIONS_PRUNE_INTERVAL_S", 3600, 1),
         "EXECUTIONS_HEARTBEAT_S": _int_at_least("EXECUTIONS_HEARTBEAT_S", 5, 1),
-        "EXECUTIONS_CRASH_AFTER_S": _int_at_least("EXECUTIONS_CRASH_AFTER_S", 60, 1),
+        "EXECUTIONS_CRASH_AFTER_S": _int_at_least("EXECUTIONS_CRASH_AFTER_S", 45, 1),
         "EXECUTIONS_REQUEUE_CRASHED": _env_bool("EXECUTIONS_REQUEUE_CRASHED", False),
-        "EXECUTIONS_RECONCILE_INTERVAL_S": _int_at_least("EXECUTIONS_RECONCILE_INTERVAL_S", 30, 0),
+        "EXECUTIONS_RECONCILE_INTERVAL_S": _int_at_least("EXECUTIONS_RECONCILE_INTERVAL_S", 15, 0),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -10,6 +10,7 @@ import time
 import pytest
 from rq.job import Job
 
+from app.config import load_config
 from app.engine.states import TERMINAL
 from app.extensions import db
 from app.models import Execution
@@ -243,3 +244,11 @@ def test_the_scheduler_job_follows_the_interval_setting(queue_app, redis_conn): 
     assert schedule_reconciler(scheduler, queue_app) == job and job in scheduler
     queue_app.config["EXECUTIONS_RECONCILE_INTERVAL_S"] = 0
     assert schedule_reconciler(scheduler, queue_app) is None and job not in scheduler
+
+
+def test_by_default_a_silent_execution_is_crashed_within_a_minute(monkeypatch, tmp_path):
+    for name in ("EXECUTIONS_CRASH_AFTER_S", "EXECUTIONS_RECONCILE_INTERVAL_S", "EXECUTIONS_REQUEUE_CRASHED"):
+        monkeypatch.delenv(name, raising=False)
+    config = load_config(str(tmp_path))
+    assert config["EXECUTIONS_CRASH_AFTER_S"] + config["EXECUTIONS_RECONCILE_INTERVAL_S"] <= 60
+    assert config["EXECUTIONS_REQUEUE_CRASHED"] is False
