@@ -56,13 +56,6 @@ def _env_int(name, default):
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
-def _positive_int(name, default):
-    value = _env_int(name, default)
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
-    return value
-
-
 def _int_at_least(name, default, minimum):
     value = _env_int(name, default)
     if value < minimum:
@@ -126,7 +119,7 @@ def load_config(instance_path):
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "EXECUTIONS_MODE": mode,
-        "EXECUTIONS_CONCURRENCY": _positive_int("EXECUTIONS_CONCURRENCY", 5),
+        "EXECUTIONS_CONCURRENCY": _int_at_least("EXECUTIONS_CONCURRENCY", 5, 1),
         "SECRET_KEY": os.environ.get("SECRET_KEY")
         or read_or_create_secret(instance_path, "secret_key", _new_secret_key),
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY")
