@@ -117,17 +117,23 @@ def stop_workers(process):
         process.wait()
 
 
-def enqueue_all(app, workflow_id, count):
+def enqueue_all(app, workflow_id, count, rate=None):
     """Write a batch of executions `queued`, then enqueue their ids in one round trip, so the
-    enqueuing side is never what is measured. Returns ({id: enqueue time}, job ids)."""
+    enqueuing side is never what is measured. With `rate`, small batches are paced to that many
+    executions per second, so latency is measured at that load instead of behind a backlog.
+    Returns ({id: enqueue time}, job ids)."""
     queue = QueueDispatcher(REDIS_URL).queue
     enqueued, job_ids = {}, []
+    size = BATCH if rate is None else max(1, int(rate / 20))
+    started = time.time()
     with app.app_context():
         workflow = db.session.get(Workflow, workflow_id)
         content = workflow.content()
-        for start in range(0, count, BATCH):
+        for start in range(0, count, size):
+            if rate is not None:
+                time.sleep(max(0.0, started + start / rate - time.time()))
             batch = [create_execution(content, mode="webhook", workflow=workflow, status="queued")
-                     for _ in range(min(BATCH, count - start))]
+                     for _ in range(min(size, count - start))]
             db.session.commit()
             jobs = queue.enqueue_many([queue.prepare_data(JOB_FUNCTION, (execution.id,), timeout=-1)
                                        for execution in batch])
@@ -168,13 +174,13 @@ def measure(app, redis, enqueued, job_ids):
     }
 
 
-def run(app, database_url, workflow_id, workers, executions, fork):
+def run(app, database_url, workflow_id, workers, executions, fork, rate):
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
     process = start_workers(database_url, workers, fork)
     try:
         wait_for_workers(redis, workers)
-        enqueued, job_ids = enqueue_all(app, workflow_id, executions)
+        enqueued, job_ids = enqueue_all(app, workflow_id, executions, rate)
         wait_until_ended(app, list(enqueued))
         figures = measure(app, redis, enqueued, job_ids)
     finally:
@@ -187,13 +193,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executions", type=int, default=2000)
     parser.add_argument("--fork", action="store_true", help="workers fork per job (rq Worker) instead of SimpleWorker")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="enqueue at this many executions per second (default: all at once)")
     args = parser.parse_args()
     results = []
     with ThrowawayDatabase() as database_url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
         workflow_id = setup_workflow(app)
         for workers in WORKER_COUNTS:
-            result = run(app, database_url, workflow_id, workers, args.executions, args.fork)
+            result = run(app, database_url, workflow_id, workers, args.executions, args.fork, args.rate)
             log(f"{workers} worker(s): {result['per_s']} executions/s, p50 {result['p50_ms']} ms, "
                 f"p99 {result['p99_ms']} ms, lost {result['lost']}, duplicated {result['duplicated']}")
             results.append(result)
