@@ -262,3 +262,14 @@ def test_workflow_page_has_the_execute_button_and_executions_link(owner_client, 
     page = text(owner_client.get(f"/workflows/{workflow_id}"))
     assert f'action="/workflows/{workflow_id}/execute"' in page and "Execute workflow</button>" in page
     assert f'href="/executions?workflow={workflow_id}"' in page
+
+
+def test_the_workflow_page_follows_its_unfinished_execution_live(owner_client, app):
+    workflow_id = make_workflow(app, chain("Live here", node("Start", "manualTrigger"), node("Pass", "noOp")))
+    add_execution(app, workflow_id, status="success")
+    page = owner_client.get(f"/workflows/{workflow_id}").get_data(as_text=True)
+    assert "data-live-execution" not in page, "a finished run is not followed"
+    running = add_execution(app, workflow_id, status="running")
+    page = owner_client.get(f"/workflows/{workflow_id}").get_data(as_text=True)
+    assert f'/executions/{running}/events"' in page and "data-live-execution" in page
+    assert f"execution #{running}" in page and 'data-node="Pass"' in page

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 from app.engine.registry import registry
 from app.engine.workflow import Problem, WorkflowInvalid, iter_connections
 from app.extensions import db
-from app.models import AuditLog, Tag, Workflow
+from app.models import AuditLog, Execution, Tag, Workflow
 from app.models.workflow_store import (
     MAX_NAME_LENGTH, VersionConflict, create_workflow, duplicate_workflow, rename_workflow,
     import_workflows, restore_version, save_content,
@@ -191,8 +191,15 @@ def _render_show(workflow, json_form=None, problems=(), status=200):
         connections=list(iter_connections(workflow.connections or {})), json_form=json_form,
         name_form=NameForm(formdata=None, name=workflow.name),
         tags_form=TagsForm(formdata=None, tags=", ".join(t.name for t in workflow.tags)),
-        confirm_form=ConfirmForm(), problems=problems,
+        confirm_form=ConfirmForm(), problems=problems, live_execution=_unfinished_execution(workflow),
     ), status
+
+
+def _unfinished_execution(workflow):
+    """The newest execution of this workflow that has not finished: its page follows it live."""
+    return (Execution.query.filter_by(workflow_id=workflow.id)
+            .filter(Execution.status.in_(("new", "queued", "running")))
+            .order_by(Execution.id.desc()).first())
 
 
 @bp.route("/workflows/<workflow_id>")
